@@ -1,0 +1,72 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * Every setting the server reads, keyed by its environment variable name.
+ * Defaults live here so the README table and the code cannot drift apart.
+ */
+const Bool = (defaultValue: boolean, description: string) => Type.Boolean({ default: defaultValue, description });
+const Int = (defaultValue: number, minimum: number, maximum: number, description: string) =>
+  Type.Integer({ default: defaultValue, minimum, maximum, description });
+const OptionalString = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  PORT: Int(8080, 0, 65535, 'HTTP port'),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Interface to listen on' }),
+  PUBLIC_BASE_URL: OptionalString('Base URL used in meta.location; defaults to the request host'),
+  DATABASE_URL: OptionalString('PostgreSQL connection string; unset: embedded PGlite under DATA_DIR'),
+  DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Embedded database and generated secrets' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  ADMIN_USERNAME: Type.String({ default: 'admin', minLength: 1, description: 'Bootstrap administrator' }),
+  ADMIN_PASSWORD: OptionalString('Bootstrap administrator password; generated and printed once if unset'),
+  SECRET_KEY: Type.Optional(
+    Type.String({ minLength: 32, description: 'Key material for code HMACs and secret encryption (>= 32 chars)' }),
+  ),
+  BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Maximum request body in bytes'),
+  AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
+
+  SMS_PROVIDER: Type.Optional(
+    Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('custom'), Type.Literal('log')]),
+  ),
+  TWILIO_ACCOUNT_SID: OptionalString('Twilio Account SID'),
+  TWILIO_AUTH_TOKEN: OptionalString('Twilio Auth Token'),
+  TWILIO_SENDER: OptionalString('Twilio sender number or messaging service SID'),
+  TWILIO_BASE_URL: OptionalString('Override of https://api.twilio.com (proxy, tests)'),
+  VONAGE_API_KEY: OptionalString('Vonage API key'),
+  VONAGE_API_SECRET: OptionalString('Vonage API secret'),
+  VONAGE_SENDER: OptionalString('Vonage sender'),
+  VONAGE_BASE_URL: OptionalString('Override of https://rest.nexmo.com (proxy, tests)'),
+  SMS_CUSTOM_URL: OptionalString('Custom SMS gateway URL'),
+  SMS_CUSTOM_CONTENT_TYPE: Type.Union([Type.Literal('JSON'), Type.Literal('FORM')], { default: 'JSON' }),
+  SMS_CUSTOM_METHOD: Type.Union([Type.Literal('POST'), Type.Literal('PUT')], { default: 'POST' }),
+  SMS_CUSTOM_PAYLOAD_TEMPLATE: OptionalString('Custom gateway payload with {{body}} and {{mobile}}'),
+  SMS_CUSTOM_HEADERS: OptionalString('Static headers: "name: value, name2: value2"'),
+  SMS_MAX_ATTEMPTS: Int(8, 1, 50, 'Delivery attempts before a message is marked failed'),
+  SMS_RETRY_BASE_MS: Int(2000, 10, 3_600_000, 'First retry delay; doubles per attempt, with jitter'),
+  SMS_POLL_INTERVAL_MS: Int(2000, 50, 600_000, 'How often the dispatcher polls for due messages'),
+  SMS_SEND_TIMEOUT_MS: Int(10_000, 100, 120_000, 'Timeout of one provider call'),
+  SMS_TEMPLATE_MOBILE_VERIFICATION: Type.String({
+    default: 'Your mobile number verification code is {{confirmation-code}}. It expires in {{expiry-minutes}} minutes.',
+    minLength: 1,
+  }),
+
+  MOBILE_VERIFICATION_ENABLED: Bool(true, 'Verify a changed primary mobile number by SMS'),
+  SKIP_VERIFICATION_FOR_PRIVILEGED: Bool(false, 'Administrators change numbers without verification'),
+  REQUIRE_VERIFY_MOBILE_FLAG: Bool(false, 'Only requests with verifyMobile=true start verification'),
+  MULTIPLE_MOBILE_NUMBERS: Bool(false, 'Enable mobileNumbers / verifiedMobileNumbers'),
+  PRIVILEGED_VERIFICATION_ENABLED: Bool(true, 'Administrators may validate codes on behalf of users'),
+  OTP_LENGTH: Int(6, 4, 10, 'Length of one-time codes'),
+  OTP_CHARSET: Type.Union([Type.Literal('numeric'), Type.Literal('alphanumeric')], { default: 'numeric' }),
+  OTP_TTL_SECONDS: Int(300, 30, 86_400, 'Lifetime of a one-time code'),
+  OTP_MAX_ATTEMPTS: Int(5, 1, 100, 'Failed attempts after which a code is dead'),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Unknown variables with these prefixes are typos: fail rather than silently ignore them. */
+export const OWNED_PREFIXES = ['SMS_', 'TWILIO_', 'VONAGE_', 'OTP_', 'MOBILE_VERIFICATION_', 'ADMIN_'] as const;

@@ -1,0 +1,82 @@
+import { Value } from '@sinclair/typebox/value';
+import { type Config, ConfigSchema, OWNED_PREFIXES } from './config-schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
+  const known = Object.keys(ConfigSchema.properties);
+  for (const name of Object.keys(env)) {
+    if (OWNED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.includes(name)) {
+      throw new ConfigError(`${name}: unknown setting (check the spelling; see README "Configuration")`);
+    }
+  }
+  const raw: Record<string, unknown> = {};
+  for (const name of known) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    raw[name] = coerce(name, value);
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const firstError = Value.Errors(ConfigSchema, withDefaults).First();
+  if (firstError) {
+    const name = firstError.path.replace(/^\//, '') || 'configuration';
+    throw new ConfigError(`${name}: ${firstError.message} (got ${JSON.stringify(raw[name] ?? null)})`);
+  }
+  const config = withDefaults as Config;
+  checkCrossFieldRules(config);
+  return Object.freeze(config);
+}
+
+function coerce(name: string, value: string): unknown {
+  const schema = ConfigSchema.properties[name as keyof Config];
+  const type = (schema as { type?: string }).type;
+  if (type === 'integer') {
+    return /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  }
+  if (type === 'boolean') {
+    const word = BOOLEAN_WORDS[value.trim().toLowerCase()];
+    if (word === undefined) throw new ConfigError(`${name}: expected true or false (got ${JSON.stringify(value)})`);
+    return word;
+  }
+  return value;
+}
+
+function checkCrossFieldRules(config: Config): void {
+  if (config.DATABASE_URL !== undefined && config.SECRET_KEY === undefined) {
+    throw new ConfigError('SECRET_KEY: required when DATABASE_URL is set (at least 32 characters)');
+  }
+  const required: Record<string, (keyof Config)[]> = {
+    twilio: ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_SENDER'],
+    vonage: ['VONAGE_API_KEY', 'VONAGE_API_SECRET', 'VONAGE_SENDER'],
+    custom: ['SMS_CUSTOM_URL', 'SMS_CUSTOM_PAYLOAD_TEMPLATE'],
+  };
+  for (const name of required[config.SMS_PROVIDER ?? 'log'] ?? []) {
+    if (config[name] === undefined) {
+      throw new ConfigError(`${name}: required when SMS_PROVIDER=${config.SMS_PROVIDER}`);
+    }
+  }
+  if (config.SMS_PROVIDER === 'log' && config.NODE_ENV === 'production') {
+    throw new ConfigError('SMS_PROVIDER: the log provider is for development only and is refused in production');
+  }
+  for (const name of ['PUBLIC_BASE_URL', 'SMS_CUSTOM_URL', 'TWILIO_BASE_URL', 'VONAGE_BASE_URL'] as const) {
+    const value = config[name];
+    if (value !== undefined && !isHttpUrl(value)) throw new ConfigError(`${name}: not an http(s) URL`);
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

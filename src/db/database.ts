@@ -1,0 +1,78 @@
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Hand-written table types, kept in step with migrations/. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UsersTable {
+  id: string;
+  user_name: string;
+  password_hash: string | null;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  is_admin: ColumnType<boolean, boolean | undefined, boolean>;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface UserClaimsTable {
+  user_id: string;
+  claim_uri: string;
+  value: string;
+}
+
+export interface VerificationCodesTable {
+  id: string;
+  user_id: string;
+  scenario: string;
+  number: string;
+  code_hmac: string;
+  lookup_hmac: string;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export type SmsState = 'queued' | 'sending' | 'sent' | 'failed';
+
+export interface SmsOutboxTable {
+  id: string;
+  user_id: string | null;
+  purpose: string;
+  to_number: string;
+  body: string | null;
+  state: SmsState;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  provider: string | null;
+  provider_message_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
+export interface SmsSendersTable {
+  name: string;
+  provider: string;
+  settings: string;
+  secrets_encrypted: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_claims: UserClaimsTable;
+  verification_codes: VerificationCodesTable;
+  sms_outbox: SmsOutboxTable;
+  sms_senders: SmsSendersTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserRowUpdate = Updateable<UsersTable>;
+export type VerificationCodeRow = Selectable<VerificationCodesTable>;
+export type SmsOutboxRow = Selectable<SmsOutboxTable>;
+export type SmsSenderRow = Selectable<SmsSendersTable>;

@@ -1,0 +1,50 @@
+import { isConnectionFailure, isUniqueViolation } from '../db/pg-errors.js';
+import { AppError, isAppError } from './app-error.js';
+
+interface FrameworkError {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  validation?: unknown;
+  validationContext?: unknown;
+}
+
+/** Turns anything thrown while handling a request into an AppError; unknown errors become INTERNAL. */
+export function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  const framework = (typeof error === 'object' && error !== null ? error : {}) as FrameworkError;
+  if (framework.validation !== undefined) {
+    const where = typeof framework.validationContext === 'string' ? framework.validationContext : 'request';
+    const message = typeof framework.message === 'string' ? framework.message : 'invalid request';
+    return new AppError(where === 'body' ? 'INVALID_SYNTAX' : 'INVALID_VALUE', `Invalid ${where}: ${message}`);
+  }
+  switch (framework.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('INVALID_SYNTAX', 'The request body is not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/scim+json or application/json');
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new AppError('INVALID_SYNTAX', 'Malformed request URL');
+  }
+  if (error instanceof SyntaxError) return new AppError('INVALID_SYNTAX', 'The request body is not valid JSON');
+  if (isUniqueViolation(error)) return new AppError('UNIQUENESS', 'A unique value is already taken', { cause: error });
+  if (isConnectionFailure(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', {
+      cause: error,
+      retryAfterSeconds: 5,
+    });
+  }
+  const status = typeof framework.statusCode === 'number' ? framework.statusCode : 500;
+  if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type');
+  if (status >= 400 && status < 500) {
+    return new AppError('INVALID_SYNTAX', typeof framework.message === 'string' ? framework.message : 'Bad request');
+  }
+  return new AppError('INTERNAL', 'An unexpected error occurred', { cause: error });
+}
