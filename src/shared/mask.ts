@@ -1,0 +1,18 @@
+const MASK = '********';
+
+/**
+ * A phone number safe for logs: the leading `+` and the last few digits, so operators can tell
+ * numbers apart without the log holding them. The mask has a fixed width so it hides the length too.
+ */
+export function maskPhoneNumber(n: string): string {
+  const prefix = n.trimStart().startsWith('+') ? '+' : '';
+  const digits = n.replace(/\D/g, '');
+  return `${prefix}${MASK}${digits.slice(digits.length - visibleDigits(digits.length))}`;
+}
+
+function visibleDigits(length: number): number {
+  if (length >= 10) return 4;
+  if (length >= 7) return 3;
+  // Short numbers (short codes, typos) would be nearly fully revealed by a fixed tail.
+  return Math.floor(length / 4);
+}
