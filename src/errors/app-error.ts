@@ -57,6 +57,14 @@ export const ERROR_CATALOGUE = {
   SMS_SENDER_INVALID: { status: 400, identityCode: 'NSM-60003', message: 'Bad Request' },
   SMS_SENDER_NO_TEMPLATE: { status: 400, identityCode: 'NSM-60004', message: 'Bad Request' },
   SMS_SENDER_NOT_FOUND: { status: 404, identityCode: 'NSM-60006', message: 'Not Found' },
+  // OAuth 2.0 (RFC 6749 section 5.2, RFC 7009); /oauth2 renders them as {error, error_description}.
+  OAUTH_INVALID_REQUEST: { status: 400, identityCode: 'OAUTH-60001', message: 'Bad Request' },
+  OAUTH_INVALID_CLIENT: { status: 401, identityCode: 'OAUTH-60002', message: 'Unauthorized' },
+  OAUTH_INVALID_GRANT: { status: 400, identityCode: 'OAUTH-60003', message: 'Bad Request' },
+  OAUTH_UNAUTHORIZED_CLIENT: { status: 400, identityCode: 'OAUTH-60004', message: 'Bad Request' },
+  OAUTH_UNSUPPORTED_GRANT_TYPE: { status: 400, identityCode: 'OAUTH-60005', message: 'Bad Request' },
+  OAUTH_INVALID_SCOPE: { status: 400, identityCode: 'OAUTH-60006', message: 'Bad Request' },
+  OAUTH_CLIENT_NOT_FOUND: { status: 404, identityCode: 'APP-60006', message: 'Not Found' },
   SERVICE_UNAVAILABLE: { status: 503, identityCode: '503', message: 'Service Unavailable' },
   INTERNAL: { status: 500, identityCode: '500', message: 'Internal Server Error' },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -6,11 +6,17 @@ import path from 'node:path';
 export interface SecretKeys {
   otpHmac: Buffer;
   secretEncryption: Buffer;
+  /** Encrypts the OAuth token-signing private keys at rest. */
+  signingKeyEncryption: Buffer;
 }
 
 export function deriveSecretKeys(secret: string): SecretKeys {
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'scim-mobile-verify', info, 32));
-  return { otpHmac: derive('otp-hmac-v1'), secretEncryption: derive('secret-encryption-v1') };
+  return {
+    otpHmac: derive('otp-hmac-v1'),
+    secretEncryption: derive('secret-encryption-v1'),
+    signingKeyEncryption: derive('oauth-signing-key-v1'),
+  };
 }
 
 /**

@@ -1,0 +1,26 @@
+// `npm start` on a fresh clone: compile once if dist/ is missing or older than the sources.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const entry = path.join(root, 'dist/src/server.js');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const item of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, item.name);
+    const time = item.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs;
+    newest = Math.max(newest, time);
+  }
+  return newest;
+}
+
+const sourcesTime = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'migrations')));
+if (!existsSync(entry) || statSync(entry).mtimeMs < sourcesTime) {
+  process.stdout.write('Building (tsc)...\n');
+  execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}

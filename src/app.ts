@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createBasicAuthenticator } from './auth/authenticate.js';
+import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
+import { CredentialCache } from './auth/credential-cache.js';
+import type { Config } from './config/config-schema.js';
+import type { DatabaseHandle } from './db/create-db.js';
+import { requireAuthentication } from './http/auth-hooks.js';
+import { installErrorHandling } from './http/error-handling.js';
+import { healthRoutes } from './http/health-routes.js';
+import { oauthAdminRoutes } from './oauth/admin-routes.js';
+import { createOAuth } from './oauth/oauth.js';
+import { oauthRoutes } from './oauth/token-routes.js';
+import { discoveryRoutes } from './scim/discovery-routes.js';
+import { userRoutes } from './scim/user-routes.js';
+import { type Clock, systemClock } from './shared/clock.js';
+import type { SecretKeys } from './shared/secret-keys.js';
+import { deliveryRoutes } from './sms/delivery-routes.js';
+import { createSmsDispatcher, type SmsDispatcher } from './sms/dispatcher.js';
+import { createSenderService } from './sms/sender-service.js';
+import { senderRoutes } from './sms/sender-routes.js';
+import { createUserService } from './users/user-service.js';
+import { codeRoutes } from './verification/code-routes.js';
+import { createVerificationService } from './verification/verification-service.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  database: DatabaseHandle;
+  keys: SecretKeys;
+  logger: Logger;
+  clock?: Clock;
+  /** Tests drive the dispatcher by hand; the server starts it. */
+  startDispatcher?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the application: services are created once here and handed to the route plugins. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, database, keys, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const db = database.db;
+
+  const senders = createSenderService({ db, clock, config, encryptionKey: keys.secretEncryption, logger });
+  const dispatcher = createSmsDispatcher({
+    db,
+    clock,
+    logger,
+    resolveProvider: () => senders.activeProvider(),
+    settings: {
+      maxAttempts: config.SMS_MAX_ATTEMPTS,
+      retryBaseMs: config.SMS_RETRY_BASE_MS,
+      pollIntervalMs: config.SMS_POLL_INTERVAL_MS,
+      sendTimeoutMs: config.SMS_SEND_TIMEOUT_MS,
+    },
+  });
+  const onSmsQueued = () => dispatcher.notify();
+  const verification = createVerificationService({
+    db,
+    clock,
+    otpKey: keys.otpHmac,
+    onSmsQueued,
+    settings: {
+      otpLength: config.OTP_LENGTH,
+      otpCharset: config.OTP_CHARSET,
+      otpTtlSeconds: config.OTP_TTL_SECONDS,
+      otpMaxAttempts: config.OTP_MAX_ATTEMPTS,
+      multipleNumbers: config.MULTIPLE_MOBILE_NUMBERS,
+      privilegedVerificationEnabled: config.PRIVILEGED_VERIFICATION_ENABLED,
+      smsTemplate: config.SMS_TEMPLATE_MOBILE_VERIFICATION,
+    },
+  });
+  const users = createUserService({
+    db,
+    clock,
+    logger,
+    verification,
+    onSmsQueued,
+    mobilePolicy: {
+      verificationEnabled: config.MOBILE_VERIFICATION_ENABLED,
+      skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,
+      requireVerifyFlag: config.REQUIRE_VERIFY_MOBILE_FLAG,
+      multipleNumbers: config.MULTIPLE_MOBILE_NUMBERS,
+    },
+  });
+  const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });
+  const authenticator = createCompositeAuthenticator(
+    createBasicAuthenticator({ db, cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000) }),
+    createBearerAuthenticator(oauth.accessTokens),
+  );
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.BODY_LIMIT,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', undefined);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // SCIM clients send application/scim+json, or no content type at all. Only JSON is accepted:
+  // Fastify's built-in text/plain parser would turn a text body into a string (400, not 415).
+  // An empty body parses as "no body", so a DELETE that carries a JSON content type still works;
+  // routes that need a body reject its absence through their schema.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(
+    ['application/json', 'application/scim+json'],
+    { parseAs: 'string' },
+    (request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.length === 0) {
+        done(null, undefined);
+        return;
+      }
+      parseJson(request, text, done);
+    },
+  );
+  app.addHook('onRequest', async (request) => {
+    const { headers } = request;
+    const hasBody =
+      (headers['content-length'] !== undefined && headers['content-length'] !== '0') ||
+      headers['transfer-encoding'] !== undefined;
+    if (headers['content-type'] === undefined && hasBody) headers['content-type'] = 'application/json';
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'SCIM 2.0 identity server', version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+      security: [{ basic: [] }, { bearer: [] }],
+    },
+  });
+
+  installErrorHandling(app, 'identity');
+  await app.register(healthRoutes, { database });
+  await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
+
+  await app.register(
+    async (scim) => {
+      installErrorHandling(scim, 'scim');
+      await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
+      await scim.register(async (protectedScope) => {
+        requireAuthentication(protectedScope, authenticator);
+        await protectedScope.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
+      });
+    },
+    { prefix: '/scim2' },
+  );
+
+  await app.register(
+    async (identity) => {
+      installErrorHandling(identity, 'identity');
+      requireAuthentication(identity, authenticator);
+      await identity.register(codeRoutes, { verification });
+    },
+    { prefix: '/api/identity/user/v1.0' },
+  );
+
+  await app.register(
+    async (server) => {
+      installErrorHandling(server, 'identity');
+      requireAuthentication(server, authenticator);
+      await server.register(senderRoutes, { senders });
+      await server.register(deliveryRoutes, { db });
+      await server.register(oauthAdminRoutes, oauth);
+    },
+    { prefix: '/api/server/v1' },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  if (deps.startDispatcher ?? false) {
+    app.addHook('onReady', async () => dispatcher.start());
+  }
+  app.addHook('onClose', async () => dispatcher.stop());
+  app.decorate('smsDispatcher', dispatcher);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    smsDispatcher: SmsDispatcher;
+  }
+}

@@ -1,0 +1,53 @@
+import type { Db } from '../db/executor.js';
+import { AppError } from '../errors/app-error.js';
+import { findUserByUserName } from '../users/user-repository.js';
+import type { CredentialCache } from './credential-cache.js';
+import { verifyPassword } from './password.js';
+import type { Principal } from './principal.js';
+
+export const BASIC_CHALLENGE = 'Basic realm="scim", charset="UTF-8"';
+
+export interface Authenticator {
+  /** Resolves the Authorization header to a principal, or throws UNAUTHENTICATED. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+}
+
+export interface AuthenticatorDeps {
+  db: Db;
+  cache: CredentialCache;
+  now?: () => number;
+}
+
+function unauthenticated(detail: string): AppError {
+  return new AppError('UNAUTHENTICATED', detail, { headers: { 'www-authenticate': BASIC_CHALLENGE } });
+}
+
+export function parseBasic(header: string): { userName: string; password: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { userName: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  const now = deps.now ?? Date.now;
+  return {
+    async authenticate(authorization) {
+      if (authorization === undefined || authorization.trim() === '') {
+        throw unauthenticated('Authentication required');
+      }
+      const credentials = parseBasic(authorization);
+      if (credentials === undefined) throw unauthenticated('Unsupported or malformed Authorization header');
+      const user = await findUserByUserName(deps.db, credentials.userName);
+      if (user?.password_hash == null || !user.active) throw unauthenticated('Invalid credentials');
+      const hash = user.password_hash;
+      if (!deps.cache.isVerified(credentials.userName, credentials.password, hash, now())) {
+        if (!(await verifyPassword(credentials.password, hash))) throw unauthenticated('Invalid credentials');
+        deps.cache.remember(credentials.userName, credentials.password, hash, now());
+      }
+      return { userId: user.id, userName: user.user_name, isAdmin: user.is_admin, scheme: 'basic' };
+    },
+  };
+}

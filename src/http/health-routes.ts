@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { DatabaseHandle } from '../db/create-db.js';
+
+const Health = Type.Object({ status: Type.String(), database: Type.Optional(Type.String()) });
+const READY_TIMEOUT_MS = 2000;
+
+/** Liveness (the process answers) and readiness (the database answers, quickly). */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle }> = async (app, options) => {
+  app.get('/health', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }));
+
+  app.get('/health/ready', { schema: { response: { 200: Health, 503: Health } } }, async (request, reply) => {
+    try {
+      await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
+      return { status: 'ready', database: 'up' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      return reply.code(503).send({ status: 'unavailable', database: 'down' });
+    }
+  });
+};
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

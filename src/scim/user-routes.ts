@@ -1,0 +1,191 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../auth/principal.js';
+import { AppError } from '../errors/app-error.js';
+import { methodNotAllowed } from '../http/error-handling.js';
+import { principalOf, requireAdmin } from '../http/auth-hooks.js';
+import type { User } from '../users/user.js';
+import type { UserService } from '../users/user-service.js';
+import {
+  IdParamsSchema,
+  ListQuerySchema,
+  ListResponseSchema,
+  LIST_RESPONSE_SCHEMA,
+  MAX_PAGE_SIZE,
+  PATCH_OP_SCHEMA,
+  PatchBodySchema,
+  ProjectionQuerySchema,
+  ScimErrorResponses,
+  ScimUserInputSchema,
+  ScimUserSchema,
+  SEARCH_REQUEST_SCHEMA,
+  SearchBodySchema,
+} from './schemas.js';
+import { projectAttributes, toScimUser, userLocation } from './user-representation.js';
+import { CORE_USER_SCHEMA } from './user-schema.js';
+
+export interface UserRoutesOptions {
+  users: UserService;
+  publicBaseUrl: string | undefined;
+}
+
+const SCIM_JSON = 'application/scim+json; charset=utf-8';
+
+/** Who a request acts on and as whom: the only difference between /Users/{id} and /Me. */
+interface Target {
+  id: string;
+  actor: Actor;
+}
+
+function adminTarget(request: FastifyRequest, id: string): Target {
+  const principal = requireAdmin(request);
+  return { id, actor: { kind: 'admin', userId: principal.userId } };
+}
+
+function selfTarget(request: FastifyRequest): Target {
+  const principal = principalOf(request);
+  return { id: principal.userId, actor: { kind: 'self', userId: principal.userId } };
+}
+
+export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, options) => {
+  const { users } = options;
+  const baseUrlOf = (request: FastifyRequest) =>
+    options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+
+  function sendUser(request: FastifyRequest, reply: FastifyReply, user: User, status = 200, query: Projection = {}) {
+    const body = projectAttributes(toScimUser(user, baseUrlOf(request)), query.attributes, query.excludedAttributes);
+    return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
+  }
+
+  async function sendPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    query: { filter?: string | undefined; startIndex?: number | undefined; count?: number | undefined } & Projection,
+  ) {
+    // Past the last result the page is simply empty; the cap keeps the SQL offset within bigint.
+    const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, query.startIndex ?? 1));
+    const count = Math.min(MAX_PAGE_SIZE, Math.max(0, query.count ?? 100));
+    const page = await users.listUsers({ filter: query.filter, startIndex, count });
+    const base = baseUrlOf(request);
+    return reply.type(SCIM_JSON).send({
+      schemas: [LIST_RESPONSE_SCHEMA],
+      totalResults: page.totalResults,
+      startIndex,
+      itemsPerPage: page.users.length,
+      Resources: page.users.map((user) =>
+        projectAttributes(toScimUser(user, base), query.attributes, query.excludedAttributes),
+      ),
+    });
+  }
+
+  const userResponses = { 200: ScimUserSchema, ...ScimErrorResponses };
+  const getSchema = { querystring: ProjectionQuerySchema, response: userResponses };
+  const putSchema = { body: ScimUserInputSchema, querystring: ProjectionQuerySchema, response: userResponses };
+  const patchSchema = { body: PatchBodySchema, querystring: ProjectionQuerySchema, response: userResponses };
+
+  app.get('/Users', { schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } }, async (request, reply) => {
+    requireAdmin(request);
+    return sendPage(request, reply, request.query);
+  });
+
+  app.post('/Users/.search', { schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } }, async (request, reply) => {
+    requireAdmin(request);
+    const body = request.body;
+    if (!body.schemas.includes(SEARCH_REQUEST_SCHEMA)) {
+      throw new AppError('INVALID_SYNTAX', `The request must use the schema ${SEARCH_REQUEST_SCHEMA}`);
+    }
+    return sendPage(request, reply, {
+      filter: body.filter,
+      startIndex: body.startIndex,
+      count: body.count,
+      attributes: body.attributes?.join(','),
+      excludedAttributes: body.excludedAttributes?.join(','),
+    });
+  });
+
+  app.post('/Users', { schema: { body: ScimUserInputSchema, response: { 201: ScimUserSchema, ...ScimErrorResponses } } }, async (request, reply) => {
+    const principal = requireAdmin(request);
+    assertUserSchemas(request.body);
+    const user = await users.createUser({ kind: 'admin', userId: principal.userId }, request.body);
+    reply.header('location', userLocation(baseUrlOf(request), user.id));
+    return sendUser(request, reply, user, 201);
+  });
+
+  // /Users/{id} and /Me share these handlers; only the target differs.
+  const handlers = {
+    get: async (request: FastifyRequest, reply: FastifyReply, target: Target, query: Projection) =>
+      sendUser(request, reply, await users.getUser(target.id), 200, query),
+    put: async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      target: Target,
+      body: Record<string, unknown>,
+      query: Projection,
+    ) => {
+      assertUserSchemas(body);
+      return sendUser(request, reply, await users.replaceUser(target.actor, target.id, body, ifMatchOf(request)), 200, query);
+    },
+    patch: async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      target: Target,
+      body: { schemas: string[]; Operations: { op: string; path?: string; value?: unknown }[] },
+      query: Projection,
+    ) => {
+      if (!body.schemas.includes(PATCH_OP_SCHEMA)) {
+        throw new AppError('INVALID_SYNTAX', `The request must use the schema ${PATCH_OP_SCHEMA}`);
+      }
+      const user = await users.patchUser(target.actor, target.id, body.Operations, ifMatchOf(request));
+      return sendUser(request, reply, user, 200, query);
+    },
+  };
+
+  app.get('/Users/:id', { schema: { params: IdParamsSchema, ...getSchema } }, (request, reply) =>
+    handlers.get(request, reply, adminTarget(request, request.params.id), request.query),
+  );
+  app.put('/Users/:id', { schema: { params: IdParamsSchema, ...putSchema } }, (request, reply) =>
+    handlers.put(request, reply, adminTarget(request, request.params.id), request.body, request.query),
+  );
+  app.patch('/Users/:id', { schema: { params: IdParamsSchema, ...patchSchema } }, (request, reply) =>
+    handlers.patch(request, reply, adminTarget(request, request.params.id), request.body, request.query),
+  );
+  app.delete('/Users/:id', { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } }, async (request, reply) => {
+    const target = adminTarget(request, request.params.id);
+    await users.deleteUser(target.id);
+    return reply.code(204).send();
+  });
+
+  app.get('/Me', { schema: getSchema }, (request, reply) => handlers.get(request, reply, selfTarget(request), request.query));
+  app.put('/Me', { schema: putSchema }, (request, reply) =>
+    handlers.put(request, reply, selfTarget(request), request.body, request.query),
+  );
+  app.patch('/Me', { schema: patchSchema }, (request, reply) =>
+    handlers.patch(request, reply, selfTarget(request), request.body, request.query),
+  );
+
+  methodNotAllowed(app, '/Users', ['GET', 'POST']);
+  methodNotAllowed(app, '/Users/:id', ['GET', 'PUT', 'PATCH', 'DELETE']);
+  methodNotAllowed(app, '/Me', ['GET', 'PUT', 'PATCH']);
+};
+
+interface Projection {
+  attributes?: string | undefined;
+  excludedAttributes?: string | undefined;
+}
+
+/** `schemas` may be left out (lenient, like most SCIM servers); when given it must name the User schema. */
+function assertUserSchemas(body: Record<string, unknown>): void {
+  const key = Object.keys(body).find((name) => name.toLowerCase() === 'schemas');
+  if (key === undefined) return;
+  const schemas = body[key];
+  const valid =
+    Array.isArray(schemas) &&
+    schemas.every((schema) => typeof schema === 'string') &&
+    schemas.some((schema) => typeof schema === 'string' && schema.toLowerCase() === CORE_USER_SCHEMA.toLowerCase());
+  if (!valid) throw new AppError('INVALID_SYNTAX', `'schemas' must be an array that contains ${CORE_USER_SCHEMA}`);
+}
+
+function ifMatchOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['if-match'];
+  return typeof header === 'string' && header.trim() !== '' ? header : undefined;
+}

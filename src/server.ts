@@ -1,0 +1,48 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config/load-config.js';
+import { loadSecretKeys, openDatabase } from './runtime.js';
+import { createLogger } from './shared/logger.js';
+import { ensureAdministrator } from './users/bootstrap-admin.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.LOG_LEVEL);
+  const { keys, generated } = loadSecretKeys(config);
+  if (generated) logger.warn({ dataDir: config.DATA_DIR }, 'generated a new secret key under DATA_DIR');
+  const database = await openDatabase(config);
+  logger.info({ database: database.kind }, 'database ready, migrations applied');
+
+  const admin = await ensureAdministrator(database.db, config.ADMIN_USERNAME, config.ADMIN_PASSWORD, new Date());
+  if (admin.generatedPassword !== undefined) {
+    // Printed once, on purpose, outside the structured log so it is not shipped to log storage.
+    process.stdout.write(
+      `\nCreated administrator '${admin.userName}' with generated password: ${admin.generatedPassword}\n` +
+        'Store it now; it will not be shown again.\n\n',
+    );
+  } else if (admin.created) {
+    logger.info({ userName: admin.userName }, 'created administrator from ADMIN_USERNAME / ADMIN_PASSWORD');
+  }
+
+  const app = await buildApp({ config, database, keys, logger, startDispatcher: true });
+  app.addHook('onClose', async () => database.db.destroy());
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+  });
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Invalid configuration: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});

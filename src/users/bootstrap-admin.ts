@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { generatePassword, hashPassword } from '../auth/password.js';
+import type { Db } from '../db/executor.js';
+import { countAdmins, findUserByUserName, insertUser } from './user-repository.js';
+
+export interface BootstrapResult {
+  created: boolean;
+  userName: string;
+  /** Set only when the password was generated: the caller prints it once. */
+  generatedPassword?: string;
+}
+
+/** On first start, when no administrator exists, creates one from ADMIN_USERNAME / ADMIN_PASSWORD. */
+export async function ensureAdministrator(
+  db: Db,
+  userName: string,
+  password: string | undefined,
+  now: Date,
+): Promise<BootstrapResult> {
+  return db.transaction().execute(async (trx) => {
+    // Serialises concurrent first starts of several instances.
+    await sql`select pg_advisory_xact_lock(hashtext('bootstrap-admin'))`.execute(trx);
+    if ((await countAdmins(trx)) > 0) return { created: false, userName };
+    const existing = await findUserByUserName(trx, userName);
+    if (existing !== undefined) {
+      throw new Error(`ADMIN_USERNAME: a non-administrator named '${userName}' already exists`);
+    }
+    const actualPassword = password ?? generatePassword();
+    await insertUser(trx, {
+      id: randomUUID(),
+      user_name: userName,
+      password_hash: await hashPassword(actualPassword),
+      is_admin: true,
+      created_at: now,
+      updated_at: now,
+    });
+    return { created: true, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };
+  });
+}

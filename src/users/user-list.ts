@@ -1,0 +1,32 @@
+import type { UserRow } from '../db/database.js';
+import type { Executor } from '../db/executor.js';
+import { parseUserFilter, userFilterToWhere } from '../scim/filter.js';
+
+export interface UserListQuery {
+  filter?: string | undefined;
+  /** 1-based, as in SCIM. */
+  startIndex: number;
+  count: number;
+}
+
+/** One page of users matching a SCIM filter; the filter runs in SQL. */
+export async function listUserRows(
+  db: Executor,
+  query: UserListQuery,
+): Promise<{ totalResults: number; rows: UserRow[] }> {
+  const filter = query.filter === undefined ? undefined : parseUserFilter(query.filter);
+  let base = db.selectFrom('users');
+  if (filter !== undefined) base = base.where(userFilterToWhere(filter));
+  const total = await base.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const rows =
+    query.count === 0
+      ? []
+      : await base
+          .selectAll()
+          .orderBy('created_at')
+          .orderBy('id')
+          .offset(query.startIndex - 1)
+          .limit(query.count)
+          .execute();
+  return { totalResults: Number(total.count), rows };
+}

@@ -1,0 +1,73 @@
+import { sql } from 'kysely';
+import type { NewUserRow, UserRow, UserRowUpdate } from '../db/database.js';
+import type { Executor } from '../db/executor.js';
+
+export async function findUserById(db: Executor, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Takes the row lock that serialises every write to one user (PATCH, validate, resend). */
+export async function lockUserById(db: Executor, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findUserByUserName(db: Executor, userName: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where(sql<string>`lower(user_name)`, '=', userName.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function insertUser(db: Executor, row: NewUserRow): Promise<UserRow> {
+  return db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updateUserRow(db: Executor, id: string, changes: UserRowUpdate): Promise<UserRow> {
+  return db.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function deleteUserById(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export async function countAdmins(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('is_admin', '=', true)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** Every change to a user (claims included) moves its version, which is the SCIM ETag. */
+export async function bumpUserVersion(
+  db: Executor,
+  id: string,
+  now: Date,
+  changes: Omit<UserRowUpdate, 'version' | 'updated_at'> = {},
+): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: now }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Serialises changes that could leave no administrator (two admins demoting each other at once). */
+export async function lockAdministrators(db: Executor): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('administrators'))`.execute(db);
+}
+
+export async function countActiveAdminsExcept(db: Executor, id: string): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('is_admin', '=', true)
+    .where('active', '=', true)
+    .where('id', '!=', id)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

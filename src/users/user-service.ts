@@ -1,0 +1,337 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Actor } from '../auth/principal.js';
+import { hashPassword } from '../auth/password.js';
+import type { Db, Trx } from '../db/executor.js';
+import { AppError } from '../errors/app-error.js';
+import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } from '../scim/patch.js';
+import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
+import type { Clock } from '../shared/clock.js';
+import { maskPhoneNumber } from '../shared/mask.js';
+import { type MobileUpdatePlan, planMobileUpdate } from '../verification/mobile-update-rules.js';
+import type { VerificationService } from '../verification/verification-service.js';
+import { loadClaims, loadClaimsForUsers, writeClaimChanges } from './claim-repository.js';
+import { CLAIM, type ClaimMap, resourceToClaims, splitList } from './claims.js';
+import { readMobileState, withMobileState } from './mobile-claims.js';
+import { ADMIN_ROLE, matchesEtag, toCanonicalResource, type User, userFromRow } from './user.js';
+import { listUserRows, type UserListQuery } from './user-list.js';
+import {
+  bumpUserVersion,
+  countActiveAdminsExcept,
+  deleteUserById,
+  findUserById,
+  findUserByUserName,
+  insertUser,
+  lockAdministrators,
+  lockUserById,
+} from './user-repository.js';
+
+export interface MobilePolicySettings {
+  verificationEnabled: boolean;
+  skipForPrivileged: boolean;
+  requireVerifyFlag: boolean;
+  multipleNumbers: boolean;
+}
+
+export interface UserServiceDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  verification: VerificationService;
+  mobilePolicy: MobilePolicySettings;
+  onSmsQueued: () => void;
+}
+
+/** How a write describes itself beyond the desired resource. */
+interface WriteContext {
+  actor: Actor;
+  /** PATCH named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
+  primaryMentioned: boolean;
+  /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
+  listsOmittedMeanUnchanged: boolean;
+  /**
+   * PUT without `roles` keeps the admin role (clients replacing a profile must not demote by omission);
+   * PATCH starts from the current resource, so `roles` missing afterwards means it was removed.
+   */
+  rolesOmittedMeanUnchanged: boolean;
+}
+
+export type UserService = ReturnType<typeof createUserService>;
+
+export function createUserService(deps: UserServiceDeps) {
+  const { db, clock, verification } = deps;
+
+  async function getUser(id: string): Promise<User> {
+    const row = isUuid(id) ? await findUserById(db, id) : undefined;
+    if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+    return userFromRow(row, await loadClaims(db, row.id));
+  }
+
+  async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
+    const { totalResults, rows } = await listUserRows(db, query);
+    const claims = await loadClaimsForUsers(
+      db,
+      rows.map((row) => row.id),
+    );
+    return { totalResults, users: rows.map((row) => userFromRow(row, claims.get(row.id) ?? new Map())) };
+  }
+
+  /** Creating a user never starts verification: the number is stored as given, unverified. */
+  async function createUser(actor: Actor, input: ScimObject): Promise<User> {
+    const desired = normalizeUserInput(input);
+    const fields = await accountFields(desired, undefined, actor, false);
+    const claims = resourceToClaims(desired);
+    const mobile = readMobileState(claims);
+    if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
+      throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
+    }
+    const now = clock.now();
+    return db.transaction().execute(async (trx) => {
+      await assertUserNameFree(trx, fields.userName, undefined);
+      const row = await insertUser(trx, {
+        id: randomUUID(),
+        user_name: fields.userName,
+        password_hash: fields.passwordHash ?? null,
+        active: fields.active,
+        is_admin: fields.isAdmin,
+        created_at: now,
+        updated_at: now,
+      });
+      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified: false, pending: undefined });
+      await writeClaimChanges(trx, row.id, new Map(), finalClaims);
+      return userFromRow(row, finalClaims);
+    });
+  }
+
+  async function replaceUser(actor: Actor, id: string, input: ScimObject, ifMatch?: string): Promise<User> {
+    const desired = normalizeUserInput(input);
+    return writeUser(id, ifMatch, () => desired, {
+      actor,
+      primaryMentioned: false,
+      listsOmittedMeanUnchanged: true,
+      rolesOmittedMeanUnchanged: true,
+    });
+  }
+
+  async function patchUser(
+    actor: Actor,
+    id: string,
+    operations: readonly PatchOperation[],
+    ifMatch?: string,
+  ): Promise<User> {
+    return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
+      actor,
+      primaryMentioned: operations.some(mentionsPhoneNumbers),
+      listsOmittedMeanUnchanged: false,
+      rolesOmittedMeanUnchanged: false,
+    });
+  }
+
+  /** One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. */
+  async function writeUser(
+    id: string,
+    ifMatch: string | undefined,
+    computeDesired: (current: User) => ScimObject,
+    context: WriteContext,
+  ): Promise<User> {
+    if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+    const result = await db.transaction().execute(async (trx) => {
+      const row = await lockUserById(trx, id);
+      if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+      const current = userFromRow(row, await loadClaims(trx, id));
+      if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
+        throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
+      }
+      return applyUpdate(trx, current, computeDesired(current), context);
+    });
+    if (result.smsQueued) deps.onSmsQueued();
+    return result.user;
+  }
+
+  async function applyUpdate(
+    trx: Trx,
+    current: User,
+    desired: ScimObject,
+    context: WriteContext,
+  ): Promise<{ user: User; smsQueued: boolean }> {
+    const fields = await accountFields(desired, current, context.actor, context.rolesOmittedMeanUnchanged);
+    if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
+      await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
+    }
+    const desiredClaims = resourceToClaims(desired);
+    const plan = planMobileUpdate(
+      readMobileState(current.claims),
+      {
+        primary: desiredClaims.get(CLAIM.mobile),
+        primaryMentioned: context.primaryMentioned,
+        ...requestedLists(desired, desiredClaims, context),
+        verifyMobile: verifyMobileFlag(desired),
+      },
+      {
+        enabled: deps.mobilePolicy.verificationEnabled,
+        privilegedBypass: deps.mobilePolicy.skipForPrivileged && context.actor.kind === 'admin',
+        requireVerifyFlag: deps.mobilePolicy.requireVerifyFlag,
+        multipleNumbers: deps.mobilePolicy.multipleNumbers,
+      },
+    );
+    if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {
+      await assertUserNameFree(trx, fields.userName, current.id);
+    }
+    const finalClaims = withMobileState(desiredClaims, plan.state);
+    await writeClaimChanges(trx, current.id, current.claims, finalClaims);
+    const row = await bumpUserVersion(trx, current.id, clock.now(), {
+      user_name: fields.userName,
+      active: fields.active,
+      is_admin: fields.isAdmin,
+      ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
+    });
+    await carryOut(trx, current, plan, context.actor);
+    return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
+  }
+
+  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, actor: Actor): Promise<void> {
+    if (plan.verification !== null) {
+      await verification.startVerification(trx, { userId: user.id, ...plan.verification });
+    } else if (plan.clearCodes) {
+      await verification.clearCodes(trx, user.id);
+    }
+    if (plan.skipped !== null || plan.verification !== null) {
+      deps.logger.info(
+        {
+          event: plan.verification === null ? 'mobile_verification_skipped' : 'mobile_verification_started',
+          reason: plan.skipped ?? undefined,
+          scenario: plan.verification?.scenario,
+          number: plan.verification ? maskPhoneNumber(plan.verification.number) : undefined,
+          userId: user.id,
+          actorId: actor.userId,
+          persona: actor.kind,
+        },
+        'mobile number update',
+      );
+    }
+  }
+
+  async function deleteUser(id: string): Promise<void> {
+    if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+    await db.transaction().execute(async (trx) => {
+      const row = await lockUserById(trx, id);
+      if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+      if (row.is_admin && row.active) {
+        await assertAnotherAdministrator(trx, id, 'The last administrator cannot be deleted');
+      }
+      await deleteUserById(trx, id);
+    });
+  }
+
+  return { getUser, listUsers, createUser, replaceUser, patchUser, deleteUser };
+}
+
+interface AccountFields {
+  userName: string;
+  active: boolean;
+  isAdmin: boolean;
+  passwordHash: string | undefined;
+}
+
+/** Someone must still be able to administer the server after `id` loses its rights. */
+async function assertAnotherAdministrator(trx: Trx, id: string, detail: string): Promise<void> {
+  await lockAdministrators(trx);
+  if ((await countActiveAdminsExcept(trx, id)) === 0) throw new AppError('MUTABILITY', detail);
+}
+
+/** The column-backed attributes: userName, active, password and the admin role. */
+async function accountFields(
+  desired: ScimObject,
+  current: User | undefined,
+  actor: Actor,
+  rolesOmittedMeanUnchanged: boolean,
+): Promise<AccountFields> {
+  const userName = desired.userName;
+  if (typeof userName !== 'string' || userName.trim() === '') {
+    throw new AppError('INVALID_VALUE', "Attribute 'userName' is required");
+  }
+  if (userName.length > 255 || hasControlCharacter(userName)) {
+    throw new AppError('INVALID_VALUE', "Attribute 'userName' is too long or contains control characters");
+  }
+  const active = desired.active === undefined ? true : desired.active;
+  if (typeof active !== 'boolean') throw new AppError('INVALID_VALUE', "Attribute 'active' must be a boolean");
+  const password = desired.password;
+  if (password !== undefined && (typeof password !== 'string' || password.length < 1 || password.length > 1024)) {
+    throw new AppError('INVALID_VALUE', "Attribute 'password' must be a non-empty string");
+  }
+  const isAdmin = requestedAdminRole(desired, current, actor, rolesOmittedMeanUnchanged);
+  return {
+    userName: userName.trim(),
+    active,
+    isAdmin,
+    passwordHash: typeof password === 'string' ? await hashPassword(password) : undefined,
+  };
+}
+
+function requestedAdminRole(
+  desired: ScimObject,
+  current: User | undefined,
+  actor: Actor,
+  omittedMeansUnchanged: boolean,
+): boolean {
+  const currentlyAdmin = current?.isAdmin ?? false;
+  const roles = desired.roles;
+  if (roles === undefined && omittedMeansUnchanged) return currentlyAdmin;
+  const values = (Array.isArray(roles) ? roles : []).map((role) => (typeof role === 'object' && role !== null ? (role as ScimObject).value : role));
+  const unknown = values.filter(
+    (value) => typeof value !== 'string' || !['admin', 'internal/everyone'].includes(value.toLowerCase()),
+  );
+  if (unknown.length > 0) throw new AppError('INVALID_VALUE', `Unknown role: ${JSON.stringify(unknown[0])}`);
+  const wantsAdmin = values.some((value) => typeof value === 'string' && value.toLowerCase() === ADMIN_ROLE);
+  if (wantsAdmin !== currentlyAdmin && actor.kind !== 'admin') {
+    throw new AppError('MUTABILITY', "Attribute 'roles' can only be changed by an administrator");
+  }
+  return wantsAdmin;
+}
+
+function requestedLists(
+  desired: ScimObject,
+  desiredClaims: ClaimMap,
+  context: WriteContext,
+): { all: string[] | undefined; verified: string[] | undefined } {
+  const extension = desired[WSO2_USER_SCHEMA];
+  const has = (name: string) => typeof extension === 'object' && extension !== null && name in extension;
+  const read = (name: string, uri: string) =>
+    context.listsOmittedMeanUnchanged && !has(name) ? undefined : splitList(desiredClaims.get(uri));
+  return {
+    all: read('mobileNumbers', CLAIM.mobileNumbers),
+    verified: read('verifiedMobileNumbers', CLAIM.verifiedMobileNumbers),
+  };
+}
+
+/** `verifyMobile` is a request-only flag; resourceToClaims never stores it. */
+function verifyMobileFlag(desired: ScimObject): boolean {
+  const extension = desired[ENTERPRISE_USER_SCHEMA];
+  return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+}
+
+function mentionsPhoneNumbers(operation: PatchOperation): boolean {
+  if (operation.path !== undefined) return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
+  const value = operation.value;
+  return typeof value === 'object' && value !== null && Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers');
+}
+
+async function assertUserNameFree(trx: Trx, userName: string, exceptId: string | undefined): Promise<void> {
+  const existing = await findUserByUserName(trx, userName);
+  if (existing !== undefined && existing.id !== exceptId) {
+    throw new AppError('UNIQUENESS', `User name '${userName}' is already taken`);
+  }
+}
+
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((character) => {
+    const code = character.codePointAt(0) ?? 0;
+    return code < 0x20 || code === 0x7f;
+  });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
