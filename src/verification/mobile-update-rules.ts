@@ -1,0 +1,219 @@
+import { AppError } from '../errors/app-error.js';
+
+/**
+ * What happens to a user's mobile numbers when an update asks for a change: the rules of
+ * WSO2's MobileNumberVerificationHandler, decided once here for PUT and PATCH on /Users and /Me.
+ * Pure: takes the stored state and the request, returns the state to write and whether a code
+ * must be sent.
+ */
+export type VerificationScenario = 'MOBILE_VERIFICATION_ON_UPDATE' | 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE';
+
+export const VERIFICATION_SCENARIOS: readonly VerificationScenario[] = [
+  'MOBILE_VERIFICATION_ON_UPDATE',
+  'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE',
+];
+
+export interface MobileState {
+  primary: string | undefined;
+  phoneVerified: boolean;
+  pending: string | undefined;
+  all: readonly string[];
+  verified: readonly string[];
+}
+
+export interface MobileUpdateRequest {
+  /** The primary mobile after the update (undefined: removed). */
+  primary: string | undefined;
+  /** The request names the primary mobile explicitly (a PATCH on phoneNumbers), even if unchanged. */
+  primaryMentioned: boolean;
+  /** The lists after the update; undefined when the request does not write them. */
+  all: readonly string[] | undefined;
+  verified: readonly string[] | undefined;
+  verifyMobile: boolean;
+}
+
+export interface MobileUpdatePolicy {
+  enabled: boolean;
+  /** An administrator acting through /Users with SKIP_VERIFICATION_FOR_PRIVILEGED on. */
+  privilegedBypass: boolean;
+  requireVerifyFlag: boolean;
+  multipleNumbers: boolean;
+}
+
+export type SkipReason =
+  | 'VERIFICATION_DISABLED'
+  | 'PRIVILEGED_BYPASS'
+  | 'ALREADY_VERIFIED'
+  | 'VERIFY_FLAG_MISSING'
+  | 'NUMBER_REMOVED';
+
+export interface MobileUpdatePlan {
+  state: MobileState;
+  /** Start verification of this number (old codes are killed first). */
+  verification: { scenario: VerificationScenario; number: string } | null;
+  /** Kill every live code of the user (the pending number changed or went away). */
+  clearCodes: boolean;
+  skipped: SkipReason | null;
+}
+
+const union = (list: readonly string[], ...items: (string | undefined)[]): string[] => [
+  ...new Set([...list, ...items.filter((item): item is string => item !== undefined)]),
+];
+const without = (list: readonly string[], item: string): string[] => list.filter((entry) => entry !== item);
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((item) => b.includes(item));
+const within = (verified: readonly string[], all: readonly string[]) => verified.filter((item) => all.includes(item));
+
+export function planMobileUpdate(
+  stored: MobileState,
+  request: MobileUpdateRequest,
+  policy: MobileUpdatePolicy,
+): MobileUpdatePlan {
+  const primaryRequested =
+    request.primary !== stored.primary || (request.primaryMentioned && request.primary !== undefined);
+  const listsChanged =
+    (request.all !== undefined && !sameList(request.all, stored.all)) ||
+    (request.verified !== undefined && !sameList(request.verified, stored.verified));
+  if (listsChanged && !policy.multipleNumbers) {
+    throw new AppError(
+      'MUTABILITY',
+      'mobileNumbers and verifiedMobileNumbers are not writable: multiple mobile numbers are disabled',
+    );
+  }
+  if (!primaryRequested && !listsChanged) {
+    return { state: stored, verification: null, clearCodes: false, skipped: null };
+  }
+  if (!policy.enabled || policy.privilegedBypass) return planWithoutVerification(stored, request, policy);
+  if (primaryRequested) return planPrimaryChange(stored, request, policy);
+  return planVerifiedListChange(stored, request, policy);
+}
+
+function planWithoutVerification(
+  stored: MobileState,
+  request: MobileUpdateRequest,
+  policy: MobileUpdatePolicy,
+): MobileUpdatePlan {
+  const bypass = policy.privilegedBypass && policy.enabled;
+  let all = request.all ?? stored.all;
+  let verified = request.verified ?? stored.verified;
+  const primary = request.primary;
+  let phoneVerified = false;
+  if (primary !== undefined) {
+    // An administrator's bypass vouches for the number; with verification off nothing does.
+    phoneVerified = bypass || (primary === stored.primary ? stored.phoneVerified : verified.includes(primary));
+    if (bypass && policy.multipleNumbers) {
+      all = union(all, primary);
+      verified = union(verified, primary);
+    }
+  }
+  return {
+    state: { primary, phoneVerified, pending: undefined, all, verified: within(verified, all) },
+    verification: null,
+    clearCodes: true,
+    skipped: bypass ? 'PRIVILEGED_BYPASS' : 'VERIFICATION_DISABLED',
+  };
+}
+
+function planPrimaryChange(
+  stored: MobileState,
+  request: MobileUpdateRequest,
+  policy: MobileUpdatePolicy,
+): MobileUpdatePlan {
+  // The primary change wins: verified-list edits in the same request are discarded.
+  const all = request.all ?? stored.all;
+  const verified = stored.verified;
+  const candidate = request.primary;
+  if (candidate === undefined) {
+    return {
+      state: { primary: undefined, phoneVerified: false, pending: undefined, all, verified: within(verified, all) },
+      verification: null,
+      clearCodes: true,
+      skipped: 'NUMBER_REMOVED',
+    };
+  }
+  const alreadyVerified =
+    (policy.multipleNumbers && verified.includes(candidate)) || (candidate === stored.primary && stored.phoneVerified);
+  if (alreadyVerified) {
+    const lists = policy.multipleNumbers
+      ? { all: union(all, candidate), verified: union(verified, candidate) }
+      : { all, verified };
+    return {
+      state: { primary: candidate, phoneVerified: true, pending: undefined, ...lists },
+      verification: null,
+      clearCodes: true,
+      skipped: 'ALREADY_VERIFIED',
+    };
+  }
+  if (policy.requireVerifyFlag && !request.verifyMobile) {
+    return {
+      state: { primary: candidate, phoneVerified: false, pending: undefined, all, verified: within(verified, all) },
+      verification: null,
+      clearCodes: true,
+      skipped: 'VERIFY_FLAG_MISSING',
+    };
+  }
+  return {
+    state: { ...stored, pending: candidate, all, verified: within(verified, all) },
+    verification: { scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: candidate },
+    clearCodes: true,
+    skipped: null,
+  };
+}
+
+function planVerifiedListChange(
+  stored: MobileState,
+  request: MobileUpdateRequest,
+  policy: MobileUpdatePolicy,
+): MobileUpdatePlan {
+  const all = request.all ?? stored.all;
+  const requested = request.verified ?? stored.verified;
+  const added = requested.filter((item) => !stored.verified.includes(item));
+  if (added.length > 1) {
+    throw new AppError('MULTIPLE_MOBILE_NUMBERS', 'Unable to verify multiple mobile numbers simultaneously.');
+  }
+  const candidate = added[0];
+  const verified = candidate === undefined ? requested : without(requested, candidate);
+  const unchanged = {
+    state: { ...stored, all, verified: within(verified, all) },
+    verification: null,
+    clearCodes: false,
+  };
+  if (candidate === undefined) return { ...unchanged, skipped: null };
+  if (candidate === stored.primary && stored.phoneVerified) {
+    return {
+      ...unchanged,
+      state: { ...unchanged.state, all: union(all, candidate), verified: union(within(verified, all), candidate) },
+      skipped: 'ALREADY_VERIFIED',
+    };
+  }
+  if (policy.requireVerifyFlag && !request.verifyMobile) return { ...unchanged, skipped: 'VERIFY_FLAG_MISSING' };
+  return {
+    state: { ...unchanged.state, pending: candidate },
+    verification: { scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE', number: candidate },
+    clearCodes: true,
+    skipped: null,
+  };
+}
+
+/** The state after a code for `number` was confirmed. */
+export function confirmNumber(
+  state: MobileState,
+  scenario: VerificationScenario,
+  number: string,
+  multipleNumbers: boolean,
+): MobileState {
+  if (scenario === 'MOBILE_VERIFICATION_ON_UPDATE') {
+    const lists = multipleNumbers
+      ? { all: union(state.all, number), verified: union(state.verified, number) }
+      : { all: state.all, verified: state.verified };
+    return { primary: number, phoneVerified: true, pending: undefined, ...lists };
+  }
+  const becomesPrimary = state.primary === undefined || state.primary === number;
+  return {
+    primary: becomesPrimary ? number : state.primary,
+    phoneVerified: becomesPrimary ? true : state.phoneVerified,
+    pending: undefined,
+    all: union(state.all, number),
+    verified: union(state.verified, number),
+  };
+}
