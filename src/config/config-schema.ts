@@ -64,9 +64,30 @@ export const ConfigSchema = Type.Object({
   OTP_CHARSET: Type.Union([Type.Literal('numeric'), Type.Literal('alphanumeric')], { default: 'numeric' }),
   OTP_TTL_SECONDS: Int(300, 30, 86_400, 'Lifetime of a one-time code'),
   OTP_MAX_ATTEMPTS: Int(5, 1, 100, 'Failed attempts after which a code is dead'),
+  RESEND_COOLDOWN_SECONDS: Int(60, 0, 3600, 'Minimum time between two codes for one user and scenario'),
+  SMS_PER_NUMBER_PER_DAY: Int(10, 1, 10_000, 'Verification SMS one number may receive per day'),
+  SMS_PER_USER_PER_DAY: Int(20, 1, 10_000, 'Verification SMS one user may trigger per day'),
+  VERIFICATION_REQUESTS_PER_IP_PER_HOUR: Int(120, 1, 1_000_000, 'validate/resend requests per client IP per hour'),
+  SMS_GLOBAL_PER_HOUR: Int(1000, 1, 10_000_000, 'Ceiling of SMS sent per hour; above it sending pauses'),
+  PHONE_DEFAULT_REGION: OptionalString('ISO country for numbers written without a country code (e.g. LK, GB)'),
+  SMS_ALLOWED_COUNTRIES: OptionalString('Comma-separated ISO countries codes may be sent to; unset: all'),
+
+  TOKEN_ISSUER: OptionalString('`iss` of the access tokens this server issues; default PUBLIC_BASE_URL/oauth2/token'),
+  TOKEN_AUDIENCE: OptionalString('`aud` of the access tokens this server issues; default the issuer'),
+  ACCESS_TOKEN_TTL_SECONDS: Int(3600, 60, 86_400, 'Lifetime of an access token'),
+  REFRESH_TOKEN_TTL_SECONDS: Int(86_400, 300, 31_536_000, 'Lifetime of a refresh token (renewed on each use)'),
+  OAUTH_JWKS_URL: OptionalString('JWKS of an external identity provider whose tokens are accepted too'),
+  OAUTH_ISSUER: OptionalString('`iss` of the external identity provider (required with OAUTH_JWKS_URL)'),
+  OAUTH_AUDIENCE: OptionalString('`aud` the external tokens must carry; unset: not checked'),
+  OAUTH_USER_CLAIM: Type.String({
+    default: 'sub',
+    minLength: 1,
+    description: 'Claim of an external token naming the local user (by userName or id); falls back to `username`',
+  }),
+  OAUTH_JWKS_TIMEOUT_MS: Int(5000, 100, 60_000, 'Timeout of one fetch of the external JWKS'),
 });
 
 export type Config = Static<typeof ConfigSchema>;
 
 /** Unknown variables with these prefixes are typos: fail rather than silently ignore them. */
-export const OWNED_PREFIXES = ['SMS_', 'TWILIO_', 'VONAGE_', 'OTP_', 'MOBILE_VERIFICATION_', 'ADMIN_'] as const;
+export const OWNED_PREFIXES = ['SMS_', 'TWILIO_', 'VONAGE_', 'OTP_', 'MOBILE_VERIFICATION_', 'ADMIN_', 'OAUTH_', 'PHONE_', 'RESEND_', 'VERIFICATION_'] as const;

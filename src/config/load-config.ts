@@ -1,4 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import { type Config, ConfigSchema, OWNED_PREFIXES } from './config-schema.js';
 
 export class ConfigError extends Error {
@@ -65,6 +66,17 @@ function checkCrossFieldRules(config: Config): void {
   }
   if (config.SMS_PROVIDER === 'log' && config.NODE_ENV === 'production') {
     throw new ConfigError('SMS_PROVIDER: the log provider is for development only and is refused in production');
+  }
+  if (!config.SMS_TEMPLATE_MOBILE_VERIFICATION.includes('{{confirmation-code}}')) {
+    throw new ConfigError('SMS_TEMPLATE_MOBILE_VERIFICATION: must contain the {{confirmation-code}} placeholder');
+  }
+  for (const [name, value] of [
+    ['PHONE_DEFAULT_REGION', config.PHONE_DEFAULT_REGION],
+    ...(config.SMS_ALLOWED_COUNTRIES ?? '').split(',').map((code) => ['SMS_ALLOWED_COUNTRIES', code.trim()] as const),
+  ] as const) {
+    if (value !== undefined && value !== '' && !isSupportedCountry(value.toUpperCase())) {
+      throw new ConfigError(`${name}: '${value}' is not an ISO 3166 country code`);
+    }
   }
   for (const name of ['PUBLIC_BASE_URL', 'SMS_CUSTOM_URL', 'TWILIO_BASE_URL', 'VONAGE_BASE_URL'] as const) {
     const value = config[name];

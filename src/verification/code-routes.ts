@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
+import { requestContextOf } from '../http/request-context.js';
 import type { VerificationService } from './verification-service.js';
 
 const Property = Type.Object({ key: Type.String({ maxLength: 256 }), value: Type.String({ maxLength: 1024 }) });
@@ -32,6 +33,7 @@ export const IdentityErrorSchema = Type.Object({
 });
 
 const errors = {
+  429: IdentityErrorSchema,
   400: IdentityErrorSchema,
   401: IdentityErrorSchema,
   403: IdentityErrorSchema,
@@ -51,7 +53,12 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
     '/me/validate-code',
     { schema: { body: ValidateCodeBody, response: { 202: Empty, ...errors } } },
     async (request, reply) => {
-      await verification.validateOwnCode(principalOf(request).userId, request.body.code);
+      const principal = principalOf(request);
+      await verification.validateOwnCode(
+        principal.userId,
+        request.body.code,
+        requestContextOf(request, principal, 'self'),
+      );
       return reply.code(202).send();
     },
   );
@@ -73,8 +80,9 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
-      const user = await verification.validateCodeOnBehalf(request.body.code);
+      const principal = requireAdmin(request);
+      const context = requestContextOf(request, principal, 'admin');
+      const user = await verification.validateCodeOnBehalf(request.body.code, context);
       return reply
         .code(202)
         .send({ username: user.userName, 'tenant-domain': 'carbon.super', realm: 'PRIMARY', userId: user.userId });
@@ -85,7 +93,10 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
     '/me/resend-code',
     { schema: { body: ResendOwnCodeBody, response: { 201: Empty, ...errors } } },
     async (request, reply) => {
-      await verification.resendOwnCode(principalOf(request).userId, request.body.properties);
+      const principal = principalOf(request);
+      const context = requestContextOf(request, principal, 'self');
+      const hints = await verification.resendOwnCode(principal.userId, request.body.properties, context);
+      reply.headers(hints);
       return reply.code(201).send();
     },
   );
@@ -94,8 +105,10 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
     '/resend-code',
     { schema: { body: ResendCodeBody, response: { 201: Empty, ...errors } } },
     async (request, reply) => {
-      requireAdmin(request);
-      await verification.resendCodeOnBehalf(request.body.user, request.body.properties);
+      const principal = requireAdmin(request);
+      const context = requestContextOf(request, principal, 'admin');
+      const hints = await verification.resendCodeOnBehalf(request.body.user, request.body.properties, context);
+      reply.headers(hints);
       return reply.code(201).send();
     },
   );

@@ -22,11 +22,19 @@ const REFUSED_TYPES = new Set(['FIXED_LINE', 'PREMIUM_RATE', 'SHARED_COST', 'TOL
 // ASCII digits and the usual separators only: unicode lookalike digits are refused, not normalised.
 const PLAIN_NUMBER = /^\+?[0-9][0-9 ()./-]{2,30}$/;
 
-export function parseDefaultRegion(value: string | undefined): CountryCode | undefined {
-  if (value === undefined) return undefined;
-  const upper = value.toUpperCase();
-  if (!isSupportedCountry(upper)) throw new Error(`unknown region '${value}'`);
-  return upper;
+/** From PHONE_DEFAULT_REGION and SMS_ALLOWED_COUNTRIES, already validated by loadConfig. */
+export function destinationPolicyOf(config: {
+  PHONE_DEFAULT_REGION?: string | undefined;
+  SMS_ALLOWED_COUNTRIES?: string | undefined;
+}): DestinationPolicy {
+  const region = config.PHONE_DEFAULT_REGION?.toUpperCase();
+  const allowed = config.SMS_ALLOWED_COUNTRIES?.split(',')
+    .map((code) => code.trim().toUpperCase())
+    .filter((code) => code.length > 0);
+  return {
+    defaultRegion: region !== undefined && isSupportedCountry(region) ? region : undefined,
+    allowedCountries: allowed === undefined || allowed.length === 0 ? undefined : new Set(allowed),
+  };
 }
 
 export function checkDestination(number: string, policy: DestinationPolicy): CheckedDestination {

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { type AuditEvent, type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
 import type { VerificationCodeRow } from '../db/database.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
+import { hitLimit } from '../limits/rate-limiter.js';
 import type { Clock } from '../shared/clock.js';
 import { enqueueSms } from '../sms/outbox-repository.js';
 import { loadClaims, writeClaimChanges } from '../users/claim-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
 import { bumpUserVersion, findUserByUserName, lockUserById } from '../users/user-repository.js';
+import { checkDestination, type DestinationPolicy, numberKey } from './destination-policy.js';
 import { confirmNumber, VERIFICATION_SCENARIOS, type VerificationScenario } from './mobile-update-rules.js';
 import { codeHmac, codeMatches, generateCode, lookupHmac, type OtpCharset } from './otp.js';
 import { renderVerificationSms } from './sms-text.js';
@@ -28,6 +31,11 @@ export interface VerificationSettings {
   multipleNumbers: boolean;
   privilegedVerificationEnabled: boolean;
   smsTemplate: string;
+  resendCooldownSeconds: number;
+  smsPerNumberPerDay: number;
+  smsPerUserPerDay: number;
+  requestsPerIpPerHour: number;
+  destinations: DestinationPolicy;
 }
 
 export interface VerificationServiceDeps {
@@ -44,24 +52,35 @@ export interface RecoveryProperty {
   value: string;
 }
 
+/** What validate and resend tell the caller, as response headers, whatever the outcome. */
+export const ATTEMPTS_REMAINING_HEADER = 'x-verification-attempts-remaining';
+export const RESEND_AFTER_HEADER = 'x-verification-resend-after';
+
 type Outcome =
   | { kind: 'ok'; userId: string; userName: string }
-  | { kind: 'invalid' }
+  | { kind: 'invalid'; hints: Record<string, string> }
   | { kind: 'expired' }
-  | { kind: 'locked' };
+  | { kind: 'locked'; retryAfterSeconds: number };
 
 const MAX_CODE_COLLISION_RETRIES = 20;
+const DAY_SECONDS = 86_400;
 
 export type VerificationService = ReturnType<typeof createVerificationService>;
 
 export function createVerificationService(deps: VerificationServiceDeps) {
   const { db, clock, otpKey, settings } = deps;
+  const audit = (trx: Trx, event: AuditEvent, context: RequestContext) =>
+    recordAuditEvent(trx, event, context, clock.now());
 
   /** Issues a fresh code for `number` and queues its SMS, inside the caller's transaction. */
   async function startVerification(
     trx: Trx,
     target: { userId: string; scenario: VerificationScenario; number: string },
+    context: RequestContext,
+    resend = false,
   ): Promise<void> {
+    const destination = checkDestination(target.number, settings.destinations);
+    await enforceSmsQuotas(trx, target.userId, target.number);
     await deleteCodesOfUser(trx, target.userId);
     const now = clock.now();
     for (let attempt = 0; attempt < MAX_CODE_COLLISION_RETRIES; attempt++) {
@@ -80,58 +99,124 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         await enqueueSms(trx, {
           userId: target.userId,
           purpose: target.scenario,
-          to: target.number,
+          to: destination.e164 ?? target.number,
           body: renderVerificationSms(settings.smsTemplate, code, settings.otpTtlSeconds),
           now,
         });
+        const type = resend ? 'CODE_RESENT' : 'VERIFICATION_STARTED';
+        await audit(
+          trx,
+          { type, userId: target.userId, number: target.number, details: { scenario: target.scenario } },
+          context,
+        );
         return;
       }
     }
     throw new AppError('SERVICE_UNAVAILABLE', 'Could not issue a unique verification code; try again');
   }
 
+  /** Limits on paid messages: per destination number and per user, per day, across instances. */
+  async function enforceSmsQuotas(trx: Trx, userId: string, number: string): Promise<void> {
+    const now = clock.now();
+    const checks = [
+      { bucket: `sms:number:${numberKey(number, settings.destinations)}`, limit: settings.smsPerNumberPerDay },
+      { bucket: `sms:user:${userId}`, limit: settings.smsPerUserPerDay },
+    ];
+    for (const check of checks) {
+      const decision = await hitLimit(trx, check.bucket, DAY_SECONDS, check.limit, now);
+      if (!decision.allowed) {
+        throw new AppError('TOO_MANY_REQUESTS', 'Too many verification messages today; try again later', {
+          retryAfterSeconds: decision.retryAfterSeconds,
+        });
+      }
+    }
+  }
+
   async function clearCodes(trx: Trx, userId: string): Promise<void> {
     await deleteCodesOfUser(trx, userId);
   }
 
+  /** Per client IP, in its own short transaction, before any work: brute force across users is capped too. */
+  async function enforceIpLimit(context: RequestContext): Promise<void> {
+    if (context.clientIp === null) return;
+    const bucket = `verification:ip:${context.clientIp}`;
+    const decision = await hitLimit(db, bucket, 3600, settings.requestsPerIpPerHour, clock.now());
+    if (!decision.allowed) {
+      throw new AppError('TOO_MANY_REQUESTS', 'Too many verification requests from this address; try again later', {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      });
+    }
+  }
+
   /** The caller's own code (/me/validate-code). Someone else's code is simply invalid. */
-  async function validateOwnCode(userId: string, code: string): Promise<void> {
+  async function validateOwnCode(userId: string, code: string, context: RequestContext): Promise<void> {
+    await enforceIpLimit(context);
     const outcome = await db.transaction().execute(async (trx) => {
-      if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid' } as const;
+      if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
       const codes = await findCodesOfUser(trx, userId);
       const match = codes.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
-      if (match === undefined) {
-        // Counting a wrong guess is the one write a rejected request makes: it is what caps brute force.
-        await recordFailedAttempt(
-          trx,
-          codes.filter((row) => isLive(row)).map((row) => row.id),
-        );
-        return { kind: 'invalid' } as const;
-      }
-      return consume(trx, match);
+      if (match === undefined) return recordWrongGuess(trx, userId, codes, context);
+      return consume(trx, match, context);
     });
     expectOk(outcome);
   }
 
+  /** Counting a wrong guess is the one write a rejected request makes: it is what caps brute force. */
+  async function recordWrongGuess(
+    trx: Trx,
+    userId: string,
+    codes: VerificationCodeRow[],
+    context: RequestContext,
+  ): Promise<Outcome> {
+    const live = codes.filter((row) => isLive(row));
+    await recordFailedAttempt(
+      trx,
+      live.map((row) => row.id),
+    );
+    for (const row of live) {
+      const locked = row.failed_attempts + 1 >= settings.otpMaxAttempts;
+      await audit(trx, { type: locked ? 'CODE_LOCKED' : 'WRONG_CODE', userId, number: row.number }, context);
+    }
+    const remaining = Math.min(
+      ...live.map((row) => settings.otpMaxAttempts - row.failed_attempts - 1),
+      settings.otpMaxAttempts,
+    );
+    return { kind: 'invalid', hints: live.length === 0 ? {} : hintsFor(live, Math.max(0, remaining)) };
+  }
+
+  function hintsFor(rows: readonly VerificationCodeRow[], attemptsRemaining: number): Record<string, string> {
+    const resendAfter = Math.max(0, ...rows.map((row) => resendWaitSeconds(row)));
+    return { [ATTEMPTS_REMAINING_HEADER]: String(attemptsRemaining), [RESEND_AFTER_HEADER]: String(resendAfter) };
+  }
+
+  function resendWaitSeconds(row: VerificationCodeRow): number {
+    const readyAt = row.created_at.getTime() + settings.resendCooldownSeconds * 1000;
+    return Math.max(0, Math.ceil((readyAt - clock.now().getTime()) / 1000));
+  }
+
   /** An administrator submits a user's code; the code identifies the user (/validate-code). */
-  async function validateCodeOnBehalf(code: string): Promise<{ userId: string; userName: string }> {
+  async function validateCodeOnBehalf(
+    code: string,
+    context: RequestContext,
+  ): Promise<{ userId: string; userName: string }> {
     if (!settings.privilegedVerificationEnabled) {
       throw new AppError(
         'PRIVILEGED_VERIFICATION_DISABLED',
         'Mobile number verification by privileged users is not enabled.',
       );
     }
+    await enforceIpLimit(context);
     const outcome = await db.transaction().execute(async (trx) => {
       const found = await findCodeByLookup(trx, lookupHmac(otpKey, code));
       if (found === undefined || (await lockUserById(trx, found.user_id)) === undefined) {
-        return { kind: 'invalid' } as const;
+        return { kind: 'invalid', hints: {} } as const;
       }
       // Re-read under the user lock: a concurrent request may have consumed or replaced it.
       const current = await findCodeOfUser(trx, found.user_id, found.scenario);
       if (current === undefined || !codeMatches(otpKey, bindingOf(current), code, current.code_hmac)) {
-        return { kind: 'invalid' } as const;
+        return { kind: 'invalid', hints: {} } as const;
       }
-      return consume(trx, current);
+      return consume(trx, current, context);
     });
     const { userId, userName } = expectOk(outcome);
     return { userId, userName };
@@ -141,48 +226,68 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     return row.failed_attempts < settings.otpMaxAttempts && row.expires_at.getTime() > clock.now().getTime();
   }
 
-  async function consume(trx: Trx, row: VerificationCodeRow): Promise<Outcome> {
-    if (row.failed_attempts >= settings.otpMaxAttempts) return { kind: 'locked' };
-    if (row.expires_at.getTime() <= clock.now().getTime()) return { kind: 'expired' };
+  async function consume(trx: Trx, row: VerificationCodeRow, context: RequestContext): Promise<Outcome> {
+    if (row.failed_attempts >= settings.otpMaxAttempts) {
+      return { kind: 'locked', retryAfterSeconds: Math.max(1, resendWaitSeconds(row)) };
+    }
+    if (row.expires_at.getTime() <= clock.now().getTime()) {
+      await audit(trx, { type: 'CODE_EXPIRED', userId: row.user_id, number: row.number }, context);
+      return { kind: 'expired' };
+    }
     const claims = await loadClaims(trx, row.user_id);
     const state = readMobileState(claims);
     if (state.pending !== row.number || !isScenario(row.scenario)) {
       // The number this code was sent to is no longer the pending one: the code is stale.
       await deleteCode(trx, row.id);
-      return { kind: 'invalid' };
+      return { kind: 'invalid', hints: {} };
     }
-    if (!(await deleteCode(trx, row.id))) return { kind: 'invalid' };
+    if (!(await deleteCode(trx, row.id))) return { kind: 'invalid', hints: {} };
     const next = confirmNumber(state, row.scenario, row.number, settings.multipleNumbers);
     await writeClaimChanges(trx, row.user_id, claims, withMobileState(claims, next));
     const user = await bumpUserVersion(trx, row.user_id, clock.now());
+    await audit(
+      trx,
+      { type: 'VERIFIED', userId: row.user_id, number: row.number, details: { scenario: row.scenario } },
+      context,
+    );
     return { kind: 'ok', userId: user.id, userName: user.user_name };
   }
 
-  async function resendOwnCode(userId: string, properties: readonly RecoveryProperty[]): Promise<void> {
+  async function resendOwnCode(
+    userId: string,
+    properties: readonly RecoveryProperty[],
+    context: RequestContext,
+  ): Promise<Record<string, string>> {
     const scenario = parseRecoveryScenario(properties);
+    await enforceIpLimit(context);
     await db.transaction().execute(async (trx) => {
       if ((await lockUserById(trx, userId)) === undefined) {
         throw new AppError('USER_NOT_FOUND', 'User not found');
       }
-      await reissue(trx, userId, scenario);
+      await reissue(trx, userId, scenario, context);
     });
     deps.onSmsQueued();
+    return {
+      [ATTEMPTS_REMAINING_HEADER]: String(settings.otpMaxAttempts),
+      [RESEND_AFTER_HEADER]: String(settings.resendCooldownSeconds),
+    };
   }
 
   async function resendCodeOnBehalf(
     user: { username: string; realm?: string | undefined },
     properties: readonly RecoveryProperty[],
-  ): Promise<void> {
+    context: RequestContext,
+  ): Promise<Record<string, string>> {
     const scenario = parseRecoveryScenario(properties);
     if (user.realm !== undefined && user.realm.toUpperCase() !== 'PRIMARY') {
       throw new AppError('USER_NOT_FOUND', `User '${user.username}' not found in realm '${user.realm}'`);
     }
     const found = await findUserByUserName(db, user.username);
     if (found === undefined) throw new AppError('USER_NOT_FOUND', `User '${user.username}' not found`);
-    await resendOwnCode(found.id, [{ key: 'RecoveryScenario', value: scenario }]);
+    return resendOwnCode(found.id, [{ key: 'RecoveryScenario', value: scenario }], context);
   }
 
-  async function reissue(trx: Trx, userId: string, scenario: VerificationScenario): Promise<void> {
+  async function reissue(trx: Trx, userId: string, scenario: VerificationScenario, context: RequestContext) {
     const existing = await findCodeOfUser(trx, userId, scenario);
     const pending = readMobileState(await loadClaims(trx, userId)).pending;
     if (existing === undefined || pending !== existing.number) {
@@ -191,7 +296,14 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         `No pending mobile number verification for recovery scenario '${scenario}'`,
       );
     }
-    await startVerification(trx, { userId, scenario, number: existing.number });
+    const wait = resendWaitSeconds(existing);
+    if (wait > 0) {
+      throw new AppError('TOO_MANY_REQUESTS', `A new code can be requested in ${wait} seconds`, {
+        retryAfterSeconds: wait,
+        headers: { [RESEND_AFTER_HEADER]: String(wait) },
+      });
+    }
+    await startVerification(trx, { userId, scenario, number: existing.number }, context, true);
   }
 
   return {
@@ -220,9 +332,16 @@ function expectOk(outcome: Outcome): Extract<Outcome, { kind: 'ok' }> {
     case 'expired':
       throw new AppError('CODE_EXPIRED', 'Expired code. Request a new code.');
     case 'locked':
-      throw new AppError('CODE_INVALID', 'Invalid code. Too many failed attempts: request a new code.');
+      throw new AppError(
+        'CODE_ATTEMPTS_EXCEEDED',
+        'Too many failed attempts: this code is no longer valid. Request a new code.',
+        {
+          retryAfterSeconds: outcome.retryAfterSeconds,
+          headers: { [ATTEMPTS_REMAINING_HEADER]: '0', [RESEND_AFTER_HEADER]: String(outcome.retryAfterSeconds) },
+        },
+      );
     case 'invalid':
-      throw new AppError('CODE_INVALID', 'Invalid code.');
+      throw new AppError('CODE_INVALID', 'Invalid code.', { headers: outcome.hints });
   }
 }
 

@@ -54,6 +54,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SMS_PROVIDER: 'log',
     SMS_POLL_INTERVAL_MS: '60000',
     SMS_RETRY_BASE_MS: '10',
+    // Limits get their own tests; elsewhere many users share one number and one client IP.
+    SMS_PER_NUMBER_PER_DAY: '10000',
+    SMS_PER_USER_PER_DAY: '10000',
+    VERIFICATION_REQUESTS_PER_IP_PER_HOUR: '100000',
     ...options.env,
   });
   const logs: string[] = [];

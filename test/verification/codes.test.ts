@@ -80,6 +80,7 @@ describe('validate-code and resend-code', () => {
 
   it('a resent code replaces the old one', async () => {
     const carol = await pendingUser();
+    t.clock.advance(61_000);
     await t.post(carol.auth, ME_RESEND, { properties: ON_UPDATE });
     const fresh = codeIn((await t.deliver())[0]?.content ?? '');
     if (fresh !== carol.code) {
@@ -93,12 +94,16 @@ describe('validate-code and resend-code', () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       const wrong = await t.post(carol.auth, ME_VALIDATE, { code: wrongCode(carol.code) });
       expect(wrong.statusCode).toBe(400);
+      expect(wrong.headers['x-verification-attempts-remaining']).toBe(String(4 - attempt));
     }
     const locked = await t.post(carol.auth, ME_VALIDATE, { code: carol.code });
-    expect(locked.statusCode).toBe(400);
-    expect(json(locked).code).toBe('18001');
+    expect(locked.statusCode).toBe(429);
+    expect(json(locked).code).toBe('UAR-10013');
     expect(String(json(locked).description)).toMatch(/too many failed attempts/i);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(locked.headers['x-verification-attempts-remaining']).toBe('0');
     await expectUnchanged(carol.auth);
+    t.clock.advance(61_000);
     await t.post(carol.auth, ME_RESEND, { properties: ON_UPDATE });
     const fresh = codeIn((await t.deliver())[0]?.content ?? '');
     expect((await t.post(carol.auth, ME_VALIDATE, { code: fresh })).statusCode).toBe(202);
@@ -159,6 +164,7 @@ describe('validate-code and resend-code', () => {
 
   it('an administrator resends a code by user name; unknown user 404', async () => {
     const carol = await pendingUser();
+    t.clock.advance(61_000);
     const response = await t.post(t.adminAuth, RESEND, {
       user: { username: String(carol.body.userName), realm: 'PRIMARY' },
       properties: ON_UPDATE,

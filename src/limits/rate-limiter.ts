@@ -1,0 +1,43 @@
+import { sql } from 'kysely';
+import type { Executor } from '../db/executor.js';
+
+export interface LimitDecision {
+  allowed: boolean;
+  count: number;
+  /** Seconds until the current window ends. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Fixed-window counter kept in PostgreSQL, so a limit holds across every instance.
+ * The increment is one upsert: concurrent hits on one bucket serialise on its row.
+ */
+export async function hitLimit(
+  db: Executor,
+  bucket: string,
+  windowSeconds: number,
+  limit: number,
+  now: Date,
+): Promise<LimitDecision> {
+  const windowMs = windowSeconds * 1000;
+  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+  const windowEnd = new Date(windowStart.getTime() + windowMs);
+  const row = await db
+    .insertInto('rate_limit_counters')
+    .values({ bucket, window_start: windowStart, count: 1, expires_at: windowEnd })
+    .onConflict((conflict) =>
+      conflict.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
+    )
+    .returning('count')
+    .executeTakeFirstOrThrow();
+  return {
+    allowed: row.count <= limit,
+    count: row.count,
+    retryAfterSeconds: Math.max(1, Math.ceil((windowEnd.getTime() - now.getTime()) / 1000)),
+  };
+}
+
+/** Counters of ended windows are useless; the dispatcher's poll calls this now and then. */
+export async function deleteExpiredCounters(db: Executor, now: Date): Promise<void> {
+  await db.deleteFrom('rate_limit_counters').where('expires_at', '<', now).execute();
+}
