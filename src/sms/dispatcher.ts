@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
+import { recordAuditEvent, SYSTEM_CONTEXT } from '../audit/audit-log.js';
 import type { SmsOutboxRow } from '../db/database.js';
 import type { Db } from '../db/executor.js';
 import type { Clock } from '../shared/clock.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 import {
   claimDueSms,
+  countSentSince,
   type DeliveryOutcome,
   failAbandonedSms,
   hasDueSms,
@@ -17,6 +19,8 @@ export interface SmsDispatcherSettings {
   retryBaseMs: number;
   pollIntervalMs: number;
   sendTimeoutMs: number;
+  /** Circuit breaker: above this many SMS in the last hour, sending pauses (codes are still queued). */
+  globalPerHour: number;
 }
 
 export interface SmsDispatcherDeps {
@@ -46,6 +50,7 @@ const LEASE_MARGIN_MS = 30_000;
 // Providers enforce sendTimeoutMs themselves; this outer deadline only catches one that does not.
 const TIMEOUT_GRACE_MS = 1000;
 const MAX_ERROR_LENGTH = 500;
+const HOUR_MS = 60 * 60 * 1000;
 
 export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
   const { db, clock, logger, resolveProvider, settings } = deps;
@@ -67,16 +72,37 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
     let attempted = 0;
     for (;;) {
       const now = clock.now();
+      const allowance = await hourlyAllowance(now);
+      if (allowance === 0) return attempted;
       const claimed = await claimDueSms(db, {
         now,
         leaseUntil: new Date(now.getTime() + leaseMs),
-        limit: batchSize,
+        limit: Math.min(batchSize, allowance),
         maxAttempts: settings.maxAttempts,
       });
       await Promise.all(claimed.map((row) => deliverSafely(provider, row)));
       attempted += claimed.length;
       if (claimed.length < batchSize || scheduler.stopped) return attempted;
     }
+  }
+
+  let circuitOpen = false;
+
+  /** How many more SMS may go out this hour; at the ceiling the breaker opens and an alert is logged once. */
+  async function hourlyAllowance(now: Date): Promise<number> {
+    const sent = await countSentSince(db, new Date(now.getTime() - HOUR_MS));
+    const allowance = Math.max(0, settings.globalPerHour - sent);
+    if (allowance === 0 && !circuitOpen && (await hasDueSms(db, now))) {
+      log.error(
+        { alert: 'sms_circuit_open', sentLastHour: sent, ceiling: settings.globalPerHour },
+        'SMS ceiling reached: sending paused, messages stay queued',
+      );
+      circuitOpen = true;
+    } else if (allowance > 0 && circuitOpen) {
+      log.warn({ alert: 'sms_circuit_closed' }, 'SMS sending resumed');
+      circuitOpen = false;
+    }
+    return allowance;
   }
 
   async function reportProviderUnavailable(error: unknown): Promise<void> {
@@ -102,7 +128,15 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
 
   async function deliver(provider: SmsProvider, row: SmsOutboxRow): Promise<void> {
     const outcome = await attempt(provider, row);
-    const recorded = await recordDeliveryOutcome(db, row, outcome);
+    const recorded = await db.transaction().execute(async (trx) => {
+      const done = await recordDeliveryOutcome(trx, row, outcome);
+      if (done && row.user_id !== null && outcome.kind !== 'retry') {
+        const type = outcome.kind === 'sent' ? 'CODE_SENT' : 'DELIVERY_FAILED';
+        const details = { purpose: row.purpose, attempts: row.attempts, provider: provider.name };
+        await recordAuditEvent(trx, { type, userId: row.user_id, number: row.to_number, details }, SYSTEM_CONTEXT, outcome.now);
+      }
+      return done;
+    });
     const context = {
       outboxId: row.id,
       to: maskPhoneNumber(row.to_number),

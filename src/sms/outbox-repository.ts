@@ -199,3 +199,14 @@ export async function listOutboxRows(
           .execute();
   return { totalResults: Number(total.count), rows };
 }
+
+/** Messages handed to a provider since `since`: the global ceiling's measure. */
+export async function countSentSince(db: Executor, since: Date): Promise<number> {
+  const row = await db
+    .selectFrom('sms_outbox')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('state', '=', 'sent')
+    .where('sent_at', '>=', since)
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

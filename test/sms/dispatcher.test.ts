@@ -196,6 +196,30 @@ describe('SMS dispatcher with the custom gateway', () => {
   });
 });
 
+describe('global SMS ceiling (circuit breaker)', () => {
+  it('pauses sending at SMS_GLOBAL_PER_HOUR, keeps messages queued, alerts once, and resumes the next hour', async () => {
+    const gateway = await startFakeSmsGateway();
+    const t = await startTestApp({ env: customEnv(gateway, { SMS_GLOBAL_PER_HOUR: '3' }) });
+    try {
+      const ids: string[] = [];
+      for (let index = 0; index < 5; index++) ids.push(await queue(t.db, t.clock, `ceiling ${index}`));
+      await t.app.smsDispatcher.dispatchDueMessages();
+      await t.app.smsDispatcher.dispatchDueMessages();
+      expect(gateway.requests).toHaveLength(3);
+      const states = await Promise.all(ids.map(async (id) => (await row(t.db, id)).state));
+      expect(states.filter((state) => state === 'queued')).toHaveLength(2);
+      expect(t.logs.filter((line) => line.includes('sms_circuit_open'))).toHaveLength(1);
+      t.clock.advance(60 * 60 * 1000 + 1);
+      await t.app.smsDispatcher.dispatchDueMessages();
+      expect(gateway.requests).toHaveLength(5);
+      expect(t.logs.some((line) => line.includes('sms_circuit_closed'))).toBe(true);
+    } finally {
+      await t.close();
+      await gateway.close();
+    }
+  });
+});
+
 describe('SMS dispatcher when the provider is unreachable', () => {
   let t: TestApp;
 
@@ -320,7 +344,7 @@ describe('SMS dispatcher lifecycle', () => {
           },
           { logger: pino({ level: 'silent' }), production: false },
         ),
-      settings: { maxAttempts: 3, retryBaseMs: 10, pollIntervalMs: 600_000, sendTimeoutMs: 1_000 },
+      settings: { maxAttempts: 3, retryBaseMs: 10, pollIntervalMs: 600_000, sendTimeoutMs: 1_000, globalPerHour: 1000 },
     });
     try {
       await queue(t.db, t.clock, 'Your code is 121212');
@@ -394,7 +418,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two dispatchers on one PostgreS
               },
               { logger, production: false },
             ),
-          settings: { maxAttempts: 3, retryBaseMs: 10, pollIntervalMs: 600_000, sendTimeoutMs: 5_000 },
+          settings: { maxAttempts: 3, retryBaseMs: 10, pollIntervalMs: 600_000, sendTimeoutMs: 5_000, globalPerHour: 1000 },
           batchSize: 4,
         }),
       );
