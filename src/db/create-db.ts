@@ -19,9 +19,11 @@ export interface DatabaseHandle {
 export async function createDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
+      Client: ResilientClient,
       connectionString: target.url,
       max: 10,
-      connectionTimeoutMillis: 5000,
+      // Fail fast when the database is unreachable: requests answer 503 instead of queueing up.
+      connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 30_000,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -40,6 +42,18 @@ export async function createDatabase(target: DatabaseTarget): Promise<DatabaseHa
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'pglite', ping: () => pingWith(db) };
+}
+
+/**
+ * node-postgres emits 'error' on a client whose connection drops outside a query (for instance
+ * while connecting through a dying socket); unhandled, that would crash the process. Queries
+ * still fail and are answered 503, so the event itself can be dropped.
+ */
+class ResilientClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
 }
 
 async function pingWith(db: Kysely<Database>): Promise<void> {

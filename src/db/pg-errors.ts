@@ -7,7 +7,12 @@ export function isConnectionFailure(error: unknown): boolean {
   const state = sqlState(error);
   if (state?.startsWith('08') || state === '57P01' || state === '57P03') return true;
   const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'ENOTFOUND') return true;
+  // node-postgres reports a dropped or unobtainable connection with a plain Error and no code.
+  const message = error instanceof Error ? error.message : '';
+  return /connection terminated|timeout exceeded when trying to connect|connection timeout|server closed the connection/i.test(
+    message,
+  );
 }
 
 function sqlState(error: unknown): string | undefined {
