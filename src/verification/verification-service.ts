@@ -154,6 +154,11 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     const outcome = await db.transaction().execute(async (trx) => {
       if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
       const codes = await findCodesOfUser(trx, userId);
+      // Every guess is counted before the comparison: the one write a rejected request makes, and what caps brute force.
+      await recordFailedAttempt(
+        trx,
+        codes.filter((row) => isLive(row)).map((row) => row.id),
+      );
       const match = codes.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
       if (match === undefined) return recordWrongGuess(trx, userId, codes, context);
       return consume(trx, match, context);
@@ -161,7 +166,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     expectOk(outcome);
   }
 
-  /** Counting a wrong guess is the one write a rejected request makes: it is what caps brute force. */
+  /** Audits a wrong guess (already counted) and tells the caller what is left. */
   async function recordWrongGuess(
     trx: Trx,
     userId: string,
@@ -169,10 +174,6 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     context: RequestContext,
   ): Promise<Outcome> {
     const live = codes.filter((row) => isLive(row));
-    await recordFailedAttempt(
-      trx,
-      live.map((row) => row.id),
-    );
     for (const row of live) {
       const locked = row.failed_attempts + 1 >= settings.otpMaxAttempts;
       await audit(trx, { type: locked ? 'CODE_LOCKED' : 'WRONG_CODE', userId, number: row.number }, context);
