@@ -16,11 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('details', 'text')
     .execute();
   await db.schema.createIndex('audit_events_occurred_at_idx').on('audit_events').column('occurred_at').execute();
-  await db.schema
-    .createIndex('audit_events_user_idx')
-    .on('audit_events')
-    .columns(['user_id', 'occurred_at'])
-    .execute();
+  await db.schema.createIndex('audit_events_user_idx').on('audit_events').columns(['user_id', 'occurred_at']).execute();
 
   // Fixed-window counters shared by every instance (limits must hold across processes).
   await db.schema

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
@@ -20,10 +21,11 @@ import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
 import { deliveryRoutes } from './sms/delivery-routes.js';
 import { createSmsDispatcher, type SmsDispatcher } from './sms/dispatcher.js';
-import { createSenderService } from './sms/sender-service.js';
 import { senderRoutes } from './sms/sender-routes.js';
+import { createSenderService } from './sms/sender-service.js';
 import { createUserService } from './users/user-service.js';
 import { codeRoutes } from './verification/code-routes.js';
+import { destinationPolicyOf } from './verification/destination-policy.js';
 import { createVerificationService } from './verification/verification-service.js';
 
 export interface AppDeps {
@@ -55,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       retryBaseMs: config.SMS_RETRY_BASE_MS,
       pollIntervalMs: config.SMS_POLL_INTERVAL_MS,
       sendTimeoutMs: config.SMS_SEND_TIMEOUT_MS,
+      globalPerHour: config.SMS_GLOBAL_PER_HOUR,
     },
   });
   const onSmsQueued = () => dispatcher.notify();
@@ -71,6 +74,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       multipleNumbers: config.MULTIPLE_MOBILE_NUMBERS,
       privilegedVerificationEnabled: config.PRIVILEGED_VERIFICATION_ENABLED,
       smsTemplate: config.SMS_TEMPLATE_MOBILE_VERIFICATION,
+      resendCooldownSeconds: config.RESEND_COOLDOWN_SECONDS,
+      smsPerNumberPerDay: config.SMS_PER_NUMBER_PER_DAY,
+      smsPerUserPerDay: config.SMS_PER_USER_PER_DAY,
+      requestsPerIpPerHour: config.VERIFICATION_REQUESTS_PER_IP_PER_HOUR,
+      destinations: destinationPolicyOf(config),
     },
   });
   const users = createUserService({
@@ -178,6 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       requireAuthentication(server, authenticator);
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
+      await server.register(auditRoutes, { db });
       await server.register(oauthAdminRoutes, oauth);
     },
     { prefix: '/api/server/v1' },

@@ -2,7 +2,7 @@ import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import { findUserByUserName } from '../users/user-repository.js';
 import type { CredentialCache } from './credential-cache.js';
-import { verifyPassword } from './password.js';
+import { generatePassword, hashPassword, verifyPassword } from './password.js';
 import type { Principal } from './principal.js';
 
 export const BASIC_CHALLENGE = 'Basic realm="scim", charset="UTF-8"';
@@ -33,6 +33,16 @@ export function parseBasic(header: string): { userName: string; password: string
 
 export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const now = deps.now ?? Date.now;
+  let decoyHash: Promise<string> | undefined;
+  /**
+   * Unknown, inactive and password-less accounts pay for one scrypt too, so the response
+   * time does not tell an attacker which user names exist.
+   */
+  async function rejectAfterDecoy(password: string): Promise<never> {
+    decoyHash ??= hashPassword(generatePassword());
+    await verifyPassword(password, await decoyHash);
+    throw unauthenticated('Invalid credentials');
+  }
   return {
     async authenticate(authorization) {
       if (authorization === undefined || authorization.trim() === '') {
@@ -41,7 +51,7 @@ export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator
       const credentials = parseBasic(authorization);
       if (credentials === undefined) throw unauthenticated('Unsupported or malformed Authorization header');
       const user = await findUserByUserName(deps.db, credentials.userName);
-      if (user?.password_hash == null || !user.active) throw unauthenticated('Invalid credentials');
+      if (user?.password_hash == null || !user.active) return rejectAfterDecoy(credentials.password);
       const hash = user.password_hash;
       if (!deps.cache.isVerified(credentials.userName, credentials.password, hash, now())) {
         if (!(await verifyPassword(credentials.password, hash))) throw unauthenticated('Invalid credentials');

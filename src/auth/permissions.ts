@@ -87,6 +87,8 @@ const RULES: Record<string, RouteRule> = {
   [`PUT ${SERVER}/notification-senders/sms/:senderName`]: need(CONFIG_SCOPES.update),
   [`DELETE ${SERVER}/notification-senders/sms/:senderName`]: need(CONFIG_SCOPES.delete),
   [`GET ${SERVER}/sms-deliveries`]: need(CONFIG_SCOPES.view),
+  // The verification audit trail (WSO2 keeps audit logs under its monitoring permissions).
+  [`GET ${SERVER}/audit-events`]: need(CONFIG_SCOPES.view),
 
   // Registered OAuth clients.
   [`GET ${SERVER}/oauth-clients`]: need(APPLICATION_SCOPES.view),
@@ -124,4 +126,12 @@ export function scopesAllowedForUser(isAdmin: boolean): readonly string[] {
 
 export function isKnownScope(scope: string): boolean {
   return ALL_SCOPES.includes(scope);
+}
+
+/** Every `METHOD url` the table lists (tests check each names a real route). */
+export function listedRoutes(): { method: string; url: string }[] {
+  return Object.keys(RULES).map((key) => {
+    const [method = '', url = ''] = key.split(' ');
+    return { method, url };
+  });
 }

@@ -90,4 +90,15 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>;
 
 /** Unknown variables with these prefixes are typos: fail rather than silently ignore them. */
-export const OWNED_PREFIXES = ['SMS_', 'TWILIO_', 'VONAGE_', 'OTP_', 'MOBILE_VERIFICATION_', 'ADMIN_', 'OAUTH_', 'PHONE_', 'RESEND_', 'VERIFICATION_'] as const;
+export const OWNED_PREFIXES = [
+  'SMS_',
+  'TWILIO_',
+  'VONAGE_',
+  'OTP_',
+  'MOBILE_VERIFICATION_',
+  'ADMIN_',
+  'OAUTH_',
+  'PHONE_',
+  'RESEND_',
+  'VERIFICATION_',
+] as const;

@@ -62,12 +62,84 @@ export interface SmsSendersTable {
   updated_at: Timestamp;
 }
 
+export interface OAuthClientsTable {
+  client_id: string;
+  name: string;
+  secret_hash: string;
+  /** Space-separated. */
+  grant_types: string;
+  /** Space-separated. */
+  scopes: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OAuthSigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_encrypted: string;
+  created_at: Timestamp;
+  retired_at: Timestamp | null;
+  publish_until: Timestamp | null;
+}
+
+export interface OAuthGrantsTable {
+  id: string;
+  user_id: string;
+  client_id: string | null;
+  scope: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface OAuthRefreshTokensTable {
+  token_hash: string;
+  grant_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface OAuthRevokedTokensTable {
+  jti: string;
+  expires_at: Timestamp;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  occurred_at: Timestamp;
+  type: string;
+  user_id: string | null;
+  actor_id: string | null;
+  persona: string | null;
+  masked_number: string | null;
+  client_ip: string | null;
+  request_id: string | null;
+  details: string | null;
+}
+
+export interface RateLimitCountersTable {
+  bucket: string;
+  window_start: Timestamp;
+  count: number;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
   verification_codes: VerificationCodesTable;
   sms_outbox: SmsOutboxTable;
   sms_senders: SmsSendersTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_signing_keys: OAuthSigningKeysTable;
+  oauth_grants: OAuthGrantsTable;
+  oauth_refresh_tokens: OAuthRefreshTokensTable;
+  oauth_revoked_tokens: OAuthRevokedTokensTable;
+  audit_events: AuditEventsTable;
+  rate_limit_counters: RateLimitCountersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -76,3 +148,7 @@ export type UserRowUpdate = Updateable<UsersTable>;
 export type VerificationCodeRow = Selectable<VerificationCodesTable>;
 export type SmsOutboxRow = Selectable<SmsOutboxTable>;
 export type SmsSenderRow = Selectable<SmsSendersTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type OAuthClientRow = Selectable<OAuthClientsTable>;
+export type OAuthSigningKeyRow = Selectable<OAuthSigningKeysTable>;
+export type OAuthGrantRow = Selectable<OAuthGrantsTable>;

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { CredentialCache } from '../auth/credential-cache.js';
+import { hashPassword, verifyPassword } from '../auth/password.js';
+import { isKnownScope } from '../auth/permissions.js';
+import type { OAuthClientRow } from '../db/database.js';
+import type { Db } from '../db/executor.js';
+import { AppError } from '../errors/app-error.js';
+import type { Clock } from '../shared/clock.js';
+
+export const GRANT_TYPES = ['password', 'client_credentials', 'refresh_token'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export interface OAuthClient {
+  clientId: string;
+  name: string;
+  grantTypes: GrantType[];
+  scopes: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewClient {
+  name: string;
+  grantTypes: string[];
+  scopes: string[];
+}
+
+export interface ClientService {
+  create(input: NewClient): Promise<{ client: OAuthClient; clientSecret: string }>;
+  list(): Promise<OAuthClient[]>;
+  get(clientId: string): Promise<OAuthClient>;
+  find(clientId: string): Promise<OAuthClient | undefined>;
+  delete(clientId: string): Promise<void>;
+  rotateSecret(clientId: string): Promise<{ client: OAuthClient; clientSecret: string }>;
+  /** The client, when the secret is right; undefined otherwise (unknown client or wrong secret). */
+  authenticate(clientId: string, clientSecret: string): Promise<OAuthClient | undefined>;
+}
+
+export interface ClientServiceDeps {
+  db: Db;
+  clock: Clock;
+  /** Caches verified secrets like Basic credentials, so each token request does not pay for scrypt. */
+  cacheTtlMs: number;
+}
+
+/** A dummy hash to compare against for unknown clients, so timing does not tell which ids exist. */
+let dummyHash: Promise<string> | undefined;
+
+export function createClientService(deps: ClientServiceDeps): ClientService {
+  const { db, clock } = deps;
+  const cache = new CredentialCache(deps.cacheTtlMs);
+
+  async function find(clientId: string): Promise<OAuthClient | undefined> {
+    const row = await db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return row === undefined ? undefined : toClient(row);
+  }
+
+  async function get(clientId: string): Promise<OAuthClient> {
+    const client = await find(clientId);
+    if (client === undefined) throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);
+    return client;
+  }
+
+  return {
+    async create(input) {
+      const { name, grantTypes, scopes } = validate(input);
+      const clientId = randomBytes(18).toString('base64url');
+      const clientSecret = newSecret();
+      const now = clock.now();
+      const row = await db
+        .insertInto('oauth_clients')
+        .values({
+          client_id: clientId,
+          name,
+          secret_hash: await hashPassword(clientSecret),
+          grant_types: grantTypes.join(' '),
+          scopes: scopes.join(' '),
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { client: toClient(row), clientSecret };
+    },
+
+    async list() {
+      const rows = await db
+        .selectFrom('oauth_clients')
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('client_id')
+        .execute();
+      return rows.map(toClient);
+    },
+
+    get,
+    find,
+
+    async delete(clientId) {
+      const result = await db.deleteFrom('oauth_clients').where('client_id', '=', clientId).executeTakeFirst();
+      if (result.numDeletedRows === 0n) {
+        throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);
+      }
+    },
+
+    async rotateSecret(clientId) {
+      const clientSecret = newSecret();
+      const row = await db
+        .updateTable('oauth_clients')
+        .set({ secret_hash: await hashPassword(clientSecret), updated_at: clock.now() })
+        .where('client_id', '=', clientId)
+        .returningAll()
+        .executeTakeFirst();
+      if (row === undefined) throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);
+      return { client: toClient(row), clientSecret };
+    },
+
+    async authenticate(clientId, clientSecret) {
+      const row = await db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      if (row === undefined) {
+        dummyHash ??= hashPassword(newSecret());
+        await verifyPassword(clientSecret, await dummyHash);
+        return undefined;
+      }
+      const now = Date.now();
+      if (!cache.isVerified(clientId, clientSecret, row.secret_hash, now)) {
+        if (!(await verifyPassword(clientSecret, row.secret_hash))) return undefined;
+        cache.remember(clientId, clientSecret, row.secret_hash, now);
+      }
+      return toClient(row);
+    },
+  };
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function validate(input: NewClient): { name: string; grantTypes: GrantType[]; scopes: string[] } {
+  const name = input.name.trim();
+  if (name === '') throw new AppError('INVALID_VALUE', "'name' must not be blank");
+  const grantTypes = [...new Set(input.grantTypes)];
+  const unknownGrant = grantTypes.find((grant) => !isGrantType(grant));
+  if (unknownGrant !== undefined) {
+    throw new AppError('INVALID_VALUE', `Unknown grant type '${unknownGrant}'; use ${GRANT_TYPES.join(', ')}`);
+  }
+  if (grantTypes.length === 0) throw new AppError('INVALID_VALUE', "'grantTypes' must name at least one grant type");
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('password')) {
+    throw new AppError('INVALID_VALUE', "'refresh_token' only makes sense together with 'password'");
+  }
+  const scopes = [...new Set(input.scopes)];
+  const unknownScope = scopes.find((scope) => !isKnownScope(scope));
+  if (unknownScope !== undefined) throw new AppError('INVALID_VALUE', `Unknown scope '${unknownScope}'`);
+  return { name, grantTypes: grantTypes.filter(isGrantType), scopes };
+}
+
+function isGrantType(value: string): value is GrantType {
+  return (GRANT_TYPES as readonly string[]).includes(value);
+}
+
+function toClient(row: OAuthClientRow): OAuthClient {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    grantTypes: splitSpaces(row.grant_types).filter(isGrantType),
+    scopes: splitSpaces(row.scopes),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function splitSpaces(value: string): string[] {
+  return value.split(' ').filter((part) => part !== '');
+}

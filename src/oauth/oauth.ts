@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config-schema.js';
+import type { Db } from '../db/executor.js';
+import type { Clock } from '../shared/clock.js';
+import { type AccessTokens, createAccessTokens } from './access-tokens.js';
+import { type ClientService, createClientService } from './client-service.js';
+import { oauthSettingsOf } from './oauth-settings.js';
+import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.js';
+import { createTokenService, type TokenService } from './token-service.js';
+
+export interface OAuth {
+  accessTokens: AccessTokens;
+  clients: ClientService;
+  signingKeys: SigningKeyStore;
+  tokens: TokenService;
+}
+
+export interface OAuthDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  config: Readonly<Config>;
+  /** From SecretKeys.signingKeyEncryption. */
+  signingKeyEncryption: Buffer;
+}
+
+/** The OAuth services, wired; the first signing key is generated here on first start. */
+export async function createOAuth(deps: OAuthDeps): Promise<OAuth> {
+  const { db, clock, logger, config } = deps;
+  const settings = oauthSettingsOf(config);
+  const signingKeys = createSigningKeyStore({
+    db,
+    clock,
+    logger,
+    encryptionKey: deps.signingKeyEncryption,
+    accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
+  });
+  await signingKeys.init();
+  const clients = createClientService({ db, clock, cacheTtlMs: config.AUTH_CACHE_TTL_SECONDS * 1000 });
+  const accessTokens = createAccessTokens({ db, clock, logger, signingKeys, clients, settings });
+  const tokens = createTokenService({ db, clock, logger, clients, accessTokens, settings });
+  return { accessTokens, clients, signingKeys, tokens };
+}
