@@ -1,16 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestContext } from '../audit/audit-log.js';
 import type { Actor } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
-import { methodNotAllowed } from '../http/error-handling.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
+import { methodNotAllowed } from '../http/error-handling.js';
+import { requestContextOf } from '../http/request-context.js';
 import type { User } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
 import {
   IdParamsSchema,
+  LIST_RESPONSE_SCHEMA,
   ListQuerySchema,
   ListResponseSchema,
-  LIST_RESPONSE_SCHEMA,
   MAX_PAGE_SIZE,
   PATCH_OP_SCHEMA,
   PatchBodySchema,
@@ -35,22 +37,30 @@ const SCIM_JSON = 'application/scim+json; charset=utf-8';
 interface Target {
   id: string;
   actor: Actor;
+  context: RequestContext;
 }
 
 function adminTarget(request: FastifyRequest, id: string): Target {
   const principal = requireAdmin(request);
-  return { id, actor: { kind: 'admin', userId: principal.userId } };
+  return {
+    id,
+    actor: { kind: 'admin', userId: principal.userId },
+    context: requestContextOf(request, principal, 'admin'),
+  };
 }
 
 function selfTarget(request: FastifyRequest): Target {
   const principal = principalOf(request);
-  return { id: principal.userId, actor: { kind: 'self', userId: principal.userId } };
+  return {
+    id: principal.userId,
+    actor: { kind: 'self', userId: principal.userId },
+    context: requestContextOf(request, principal, 'self'),
+  };
 }
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, options) => {
   const { users } = options;
-  const baseUrlOf = (request: FastifyRequest) =>
-    options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+  const baseUrlOf = (request: FastifyRequest) => options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
 
   function sendUser(request: FastifyRequest, reply: FastifyReply, user: User, status = 200, query: Projection = {}) {
     const body = projectAttributes(toScimUser(user, baseUrlOf(request)), query.attributes, query.excludedAttributes);
@@ -83,33 +93,45 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   const putSchema = { body: ScimUserInputSchema, querystring: ProjectionQuerySchema, response: userResponses };
   const patchSchema = { body: PatchBodySchema, querystring: ProjectionQuerySchema, response: userResponses };
 
-  app.get('/Users', { schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } }, async (request, reply) => {
-    requireAdmin(request);
-    return sendPage(request, reply, request.query);
-  });
+  app.get(
+    '/Users',
+    { schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      return sendPage(request, reply, request.query);
+    },
+  );
 
-  app.post('/Users/.search', { schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } }, async (request, reply) => {
-    requireAdmin(request);
-    const body = request.body;
-    if (!body.schemas.includes(SEARCH_REQUEST_SCHEMA)) {
-      throw new AppError('INVALID_SYNTAX', `The request must use the schema ${SEARCH_REQUEST_SCHEMA}`);
-    }
-    return sendPage(request, reply, {
-      filter: body.filter,
-      startIndex: body.startIndex,
-      count: body.count,
-      attributes: body.attributes?.join(','),
-      excludedAttributes: body.excludedAttributes?.join(','),
-    });
-  });
+  app.post(
+    '/Users/.search',
+    { schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } },
+    async (request, reply) => {
+      requireAdmin(request);
+      const body = request.body;
+      if (!body.schemas.includes(SEARCH_REQUEST_SCHEMA)) {
+        throw new AppError('INVALID_SYNTAX', `The request must use the schema ${SEARCH_REQUEST_SCHEMA}`);
+      }
+      return sendPage(request, reply, {
+        filter: body.filter,
+        startIndex: body.startIndex,
+        count: body.count,
+        attributes: body.attributes?.join(','),
+        excludedAttributes: body.excludedAttributes?.join(','),
+      });
+    },
+  );
 
-  app.post('/Users', { schema: { body: ScimUserInputSchema, response: { 201: ScimUserSchema, ...ScimErrorResponses } } }, async (request, reply) => {
-    const principal = requireAdmin(request);
-    assertUserSchemas(request.body);
-    const user = await users.createUser({ kind: 'admin', userId: principal.userId }, request.body);
-    reply.header('location', userLocation(baseUrlOf(request), user.id));
-    return sendUser(request, reply, user, 201);
-  });
+  app.post(
+    '/Users',
+    { schema: { body: ScimUserInputSchema, response: { 201: ScimUserSchema, ...ScimErrorResponses } } },
+    async (request, reply) => {
+      const principal = requireAdmin(request);
+      assertUserSchemas(request.body);
+      const user = await users.createUser({ kind: 'admin', userId: principal.userId }, request.body);
+      reply.header('location', userLocation(baseUrlOf(request), user.id));
+      return sendUser(request, reply, user, 201);
+    },
+  );
 
   // /Users/{id} and /Me share these handlers; only the target differs.
   const handlers = {
@@ -123,7 +145,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       query: Projection,
     ) => {
       assertUserSchemas(body);
-      return sendUser(request, reply, await users.replaceUser(target.actor, target.id, body, ifMatchOf(request)), 200, query);
+      return sendUser(
+        request,
+        reply,
+        await users.replaceUser(target.actor, target.id, body, target.context, ifMatchOf(request)),
+        200,
+        query,
+      );
     },
     patch: async (
       request: FastifyRequest,
@@ -135,7 +163,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       if (!body.schemas.includes(PATCH_OP_SCHEMA)) {
         throw new AppError('INVALID_SYNTAX', `The request must use the schema ${PATCH_OP_SCHEMA}`);
       }
-      const user = await users.patchUser(target.actor, target.id, body.Operations, ifMatchOf(request));
+      const user = await users.patchUser(target.actor, target.id, body.Operations, target.context, ifMatchOf(request));
       return sendUser(request, reply, user, 200, query);
     },
   };
@@ -149,13 +177,19 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   app.patch('/Users/:id', { schema: { params: IdParamsSchema, ...patchSchema } }, (request, reply) =>
     handlers.patch(request, reply, adminTarget(request, request.params.id), request.body, request.query),
   );
-  app.delete('/Users/:id', { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } }, async (request, reply) => {
-    const target = adminTarget(request, request.params.id);
-    await users.deleteUser(target.id);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/Users/:id',
+    { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } },
+    async (request, reply) => {
+      const target = adminTarget(request, request.params.id);
+      await users.deleteUser(target.id);
+      return reply.code(204).send();
+    },
+  );
 
-  app.get('/Me', { schema: getSchema }, (request, reply) => handlers.get(request, reply, selfTarget(request), request.query));
+  app.get('/Me', { schema: getSchema }, (request, reply) =>
+    handlers.get(request, reply, selfTarget(request), request.query),
+  );
   app.put('/Me', { schema: putSchema }, (request, reply) =>
     handlers.put(request, reply, selfTarget(request), request.body, request.query),
   );

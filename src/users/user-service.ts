@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Actor } from '../auth/principal.js';
+import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
 import { hashPassword } from '../auth/password.js';
+import type { Actor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } from '../scim/patch.js';
@@ -45,6 +46,7 @@ export interface UserServiceDeps {
 /** How a write describes itself beyond the desired resource. */
 interface WriteContext {
   actor: Actor;
+  request: RequestContext;
   /** PATCH named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
   primaryMentioned: boolean;
   /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
@@ -103,10 +105,17 @@ export function createUserService(deps: UserServiceDeps) {
     });
   }
 
-  async function replaceUser(actor: Actor, id: string, input: ScimObject, ifMatch?: string): Promise<User> {
+  async function replaceUser(
+    actor: Actor,
+    id: string,
+    input: ScimObject,
+    request: RequestContext,
+    ifMatch?: string,
+  ): Promise<User> {
     const desired = normalizeUserInput(input);
     return writeUser(id, ifMatch, () => desired, {
       actor,
+      request,
       primaryMentioned: false,
       listsOmittedMeanUnchanged: true,
       rolesOmittedMeanUnchanged: true,
@@ -117,10 +126,12 @@ export function createUserService(deps: UserServiceDeps) {
     actor: Actor,
     id: string,
     operations: readonly PatchOperation[],
+    request: RequestContext,
     ifMatch?: string,
   ): Promise<User> {
     return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
       actor,
+      request,
       primaryMentioned: operations.some(mentionsPhoneNumbers),
       listsOmittedMeanUnchanged: false,
       rolesOmittedMeanUnchanged: false,
@@ -185,15 +196,29 @@ export function createUserService(deps: UserServiceDeps) {
       is_admin: fields.isAdmin,
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
-    await carryOut(trx, current, plan, context.actor);
+    await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
   }
 
-  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, actor: Actor): Promise<void> {
+  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<void> {
+    const { actor } = context;
     if (plan.verification !== null) {
-      await verification.startVerification(trx, { userId: user.id, ...plan.verification });
+      await verification.startVerification(trx, { userId: user.id, ...plan.verification }, context.request);
     } else if (plan.clearCodes) {
       await verification.clearCodes(trx, user.id);
+    }
+    if (plan.skipped !== null) {
+      await recordAuditEvent(
+        trx,
+        {
+          type: plan.skipped === 'PRIVILEGED_BYPASS' ? 'PRIVILEGED_BYPASS' : 'VERIFICATION_SKIPPED',
+          userId: user.id,
+          number: plan.state.primary,
+          details: { reason: plan.skipped },
+        },
+        context.request,
+        clock.now(),
+      );
     }
     if (plan.skipped !== null || plan.verification !== null) {
       deps.logger.info(
@@ -277,7 +302,9 @@ function requestedAdminRole(
   const currentlyAdmin = current?.isAdmin ?? false;
   const roles = desired.roles;
   if (roles === undefined && omittedMeansUnchanged) return currentlyAdmin;
-  const values = (Array.isArray(roles) ? roles : []).map((role) => (typeof role === 'object' && role !== null ? (role as ScimObject).value : role));
+  const values = (Array.isArray(roles) ? roles : []).map((role) =>
+    typeof role === 'object' && role !== null ? (role as ScimObject).value : role,
+  );
   const unknown = values.filter(
     (value) => typeof value !== 'string' || !['admin', 'internal/everyone'].includes(value.toLowerCase()),
   );
@@ -311,9 +338,14 @@ function verifyMobileFlag(desired: ScimObject): boolean {
 }
 
 function mentionsPhoneNumbers(operation: PatchOperation): boolean {
-  if (operation.path !== undefined) return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
+  if (operation.path !== undefined)
+    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
   const value = operation.value;
-  return typeof value === 'object' && value !== null && Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers')
+  );
 }
 
 async function assertUserNameFree(trx: Trx, userName: string, exceptId: string | undefined): Promise<void> {

@@ -106,7 +106,11 @@ describe('Basic authentication', () => {
 
   it('a user created without a password cannot authenticate', async () => {
     const userName = uniqueName('nopw');
-    const response = await scimRequest(t, { method: 'POST', url: '/scim2/Users', body: { schemas: [SCIM.core], userName } });
+    const response = await scimRequest(t, {
+      method: 'POST',
+      url: '/scim2/Users',
+      body: { schemas: [SCIM.core], userName },
+    });
     expect(response.statusCode).toBe(201);
     expectChallenge(await me(basicAuth(userName, '')));
     expectChallenge(await me(basicAuth(userName, 'anything')));
@@ -177,6 +181,24 @@ describe('Basic authentication', () => {
     });
     expect(demote.statusCode).toBe(200);
     expect((await scimRequest(t, { method: 'GET', url: '/scim2/Users', auth })).statusCode).toBe(403);
+  });
+
+  it('takes as long to refuse an unknown user as a wrong password (no user-name probing by timing)', async () => {
+    const userName = uniqueName('timing');
+    await createUser(t, userName);
+    const fastest = async (auth: string) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const started = process.hrtime.bigint();
+        expect((await me(auth)).statusCode).toBe(401);
+        best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return best;
+    };
+    const wrongPassword = await fastest(basicAuth(userName, 'wrong-password'));
+    const unknownUser = await fastest(basicAuth(uniqueName('ghost'), 'wrong-password'));
+    // Without a decoy hash the unknown user is refused ~20 times faster (no scrypt at all).
+    expect(unknownUser).toBeGreaterThan(wrongPassword * 0.3);
   });
 
   it('discovery and health answer without credentials', async () => {

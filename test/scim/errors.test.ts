@@ -12,7 +12,10 @@ import {
   uniqueName,
 } from '../support/test-app.js';
 
-function expectScimError(response: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number) {
+function expectScimError(
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+) {
   expect(response.statusCode).toBe(status);
   expect(String(response.headers['content-type'])).toMatch(/^application\/scim\+json/);
   const body = JSON.parse(response.body) as Record<string, unknown>;
@@ -159,17 +162,26 @@ describe('SCIM error handling and request parsing', () => {
       ['a huge attribute name', JSON.stringify({ userName: 'hugekey', ['k'.repeat(100_000)]: 1 })],
       ['a huge op', JSON.stringify(patchBody({ op: 'o'.repeat(100_000), path: 'displayName', value: 'x' }))],
       ['a huge path', JSON.stringify(patchBody({ op: 'add', path: 'p'.repeat(100_000), value: 'x' }))],
-      ['a huge filter', JSON.stringify({ schemas: [SCIM.searchRequest], filter: `userName eq "${'f'.repeat(100_000)}"` })],
+      [
+        'a huge filter',
+        JSON.stringify({ schemas: [SCIM.searchRequest], filter: `userName eq "${'f'.repeat(100_000)}"` }),
+      ],
       ['__proto__ at the top', '{"userName":"proto","__proto__":{"isAdmin":true}}'],
       ['__proto__ nested', '{"userName":"proto","name":{"__proto__":{"polluted":true}}}'],
       ['constructor.prototype', '{"userName":"proto","constructor":{"prototype":{"polluted":true}}}'],
-      ['__proto__ in an operation value', '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"__proto__":{"polluted":true}}}]}'],
+      [
+        '__proto__ in an operation value',
+        '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","value":{"__proto__":{"polluted":true}}}]}',
+      ],
       ['a prototype path', JSON.stringify(patchBody({ op: 'add', path: 'constructor.prototype', value: 'x' }))],
       ['schemas not an array', '{"schemas":"urn:ietf:params:scim:api:messages:2.0:PatchOp","userName":"x"}'],
       ['Operations of strings', '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":["add"]}'],
       ['an object for a string', '{"userName":{"value":"x"}}'],
       ['an array for an object', '{"userName":"shape","name":["a","b"]}'],
-      ['a string for an extension', '{"userName":"shape","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}'],
+      [
+        'a string for an extension',
+        '{"userName":"shape","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":"x"}',
+      ],
       ['nested arrays for items', '{"userName":"shape","phoneNumbers":[[["0111"]]]}'],
       ['numbers for items', '{"userName":"shape","emails":[1,2,3]}'],
       ['a boolean for a list', '{"userName":"shape","addresses":true}'],

@@ -1,13 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createUser,
-  json,
-  SCIM,
-  scimRequest,
-  startTestApp,
-  type TestApp,
-  uniqueName,
-} from '../support/test-app.js';
+import { createUser, json, SCIM, scimRequest, startTestApp, type TestApp, uniqueName } from '../support/test-app.js';
 
 interface ListBody {
   schemas: string[];
@@ -49,7 +41,7 @@ describe('GET /Users and POST /Users/.search', () => {
       t.clock.advance(1000);
       const userName = `${prefix}-${String.fromCharCode(97 + index)}`;
       names.push(userName);
-      await createUser(t, userName, extra);
+      await createUser(t, userName, { password: undefined, ...extra });
     }
   });
   afterAll(async () => t.close());
@@ -127,7 +119,13 @@ describe('GET /Users and POST /Users/.search', () => {
   it('answers count=0 with the total only', async () => {
     const { response, body } = await list(`count=0&filter=${encodeURIComponent(`userName sw "${prefix}"`)}`);
     expect(response.statusCode).toBe(200);
-    expect(body).toEqual({ schemas: [SCIM.listResponse], totalResults: 5, startIndex: 1, itemsPerPage: 0, Resources: [] });
+    expect(body).toEqual({
+      schemas: [SCIM.listResponse],
+      totalResults: 5,
+      startIndex: 1,
+      itemsPerPage: 0,
+      Resources: [],
+    });
   });
 
   it('caps a negative or huge count', async () => {
@@ -167,7 +165,12 @@ describe('GET /Users and POST /Users/.search', () => {
     const filter = encodeURIComponent(`userName eq "${names[0]}"`);
     const only = await list(`filter=${filter}&attributes=name.givenName`);
     expect(only.body.Resources).toEqual([
-      { schemas: [SCIM.core, SCIM.enterprise, SCIM.wso2], id: expect.any(String), userName: names[0], name: { givenName: 'Alice' } },
+      {
+        schemas: [SCIM.core, SCIM.enterprise, SCIM.wso2],
+        id: expect.any(String),
+        userName: names[0],
+        name: { givenName: 'Alice' },
+      },
     ]);
     const without = await list(`filter=${filter}&excludedAttributes=emails,meta`);
     expect(without.body.Resources[0]).not.toHaveProperty('emails');
@@ -195,7 +198,12 @@ describe('GET /Users and POST /Users/.search', () => {
     });
 
     it('pages and counts', async () => {
-      const response = await search({ schemas: [SCIM.searchRequest], filter: `userName sw "${prefix}"`, startIndex: 3, count: 1 });
+      const response = await search({
+        schemas: [SCIM.searchRequest],
+        filter: `userName sw "${prefix}"`,
+        startIndex: 3,
+        count: 1,
+      });
       expect(response.json<ListBody>()).toMatchObject({ totalResults: 5, startIndex: 3, itemsPerPage: 1 });
       expect(namesOf(response.json<ListBody>())).toEqual(pick(2));
       const total = await search({ schemas: [SCIM.searchRequest], filter: `userName sw "${prefix}"`, count: 0 });

@@ -25,7 +25,12 @@ describe('/Me and the limits of a normal user', () => {
   async function pair() {
     const userName = uniqueName('me');
     const me = await createUser(t, userName, { name: { givenName: 'Mia', familyName: 'Me' }, displayName: 'Mia' });
-    const other = await createUser(t, uniqueName('other'), { name: { givenName: 'Otto' }, displayName: 'Otto' });
+    // Never signs in, so no password to hash.
+    const other = await createUser(t, uniqueName('other'), {
+      password: undefined,
+      name: { givenName: 'Otto' },
+      displayName: 'Otto',
+    });
     return { me, other, userName };
   }
 
@@ -93,7 +98,10 @@ describe('/Me and the limits of a normal user', () => {
   it('the admin acts on themselves through /Me too', async () => {
     const response = await scimRequest(t, { method: 'GET', url: '/scim2/Me' });
     expect(response.statusCode).toBe(200);
-    expect(json(response)).toMatchObject({ userName: 'admin', roles: expect.arrayContaining([{ value: 'admin', display: 'admin' }]) });
+    expect(json(response)).toMatchObject({
+      userName: 'admin',
+      roles: expect.arrayContaining([{ value: 'admin', display: 'admin' }]),
+    });
   });
 
   it('a normal user cannot reach another user, nor themselves, through /Users: 403, nothing changed', async () => {
@@ -143,15 +151,18 @@ describe('/Me and the limits of a normal user', () => {
     ['PATCH add roles', 'PATCH', patchBody({ op: 'add', path: 'roles', value: [{ value: 'admin' }] })],
     ['PATCH pathless roles', 'PATCH', patchBody({ op: 'replace', value: { roles: [{ value: 'Admin' }] } })],
     ['PATCH add roles as a string', 'PATCH', patchBody({ op: 'add', path: 'roles', value: 'admin' })],
-  ] as const)('a normal user cannot make themselves admin through /Me (%s): 400 mutability', async (_label, method, body) => {
-    const { me } = await pair();
-    const before = await storedUser(t, me.id);
-    const response = await scimRequest(t, { method, url: '/scim2/Me', auth: me.auth, body });
-    expect(response.statusCode).toBe(400);
-    expect(json(response).scimType).toBe('mutability');
-    expect(await storedUser(t, me.id)).toEqual(before);
-    expect((await scimRequest(t, { method: 'GET', url: '/scim2/Users', auth: me.auth })).statusCode).toBe(403);
-  });
+  ] as const)(
+    'a normal user cannot make themselves admin through /Me (%s): 400 mutability',
+    async (_label, method, body) => {
+      const { me } = await pair();
+      const before = await storedUser(t, me.id);
+      const response = await scimRequest(t, { method, url: '/scim2/Me', auth: me.auth, body });
+      expect(response.statusCode).toBe(400);
+      expect(json(response).scimType).toBe('mutability');
+      expect(await storedUser(t, me.id)).toEqual(before);
+      expect((await scimRequest(t, { method: 'GET', url: '/scim2/Users', auth: me.auth })).statusCode).toBe(403);
+    },
+  );
 
   it('a normal user cannot make themselves admin with PUT /Me: 400 mutability', async () => {
     const { me, userName } = await pair();
@@ -160,7 +171,11 @@ describe('/Me and the limits of a normal user', () => {
       method: 'PUT',
       url: '/scim2/Me',
       auth: me.auth,
-      body: { schemas: [SCIM.core], userName, roles: [{ type: 'default', value: 'Internal/everyone' }, { value: 'admin' }] },
+      body: {
+        schemas: [SCIM.core],
+        userName,
+        roles: [{ type: 'default', value: 'Internal/everyone' }, { value: 'admin' }],
+      },
     });
     expect(response.statusCode).toBe(400);
     expect(json(response).scimType).toBe('mutability');

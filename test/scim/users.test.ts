@@ -23,6 +23,9 @@ describe('SCIM /Users CRUD', () => {
   });
   afterAll(async () => t.close());
 
+  // No password: hashing one costs about 100 ms and most users here never sign in.
+  const newUser = (userName: string, extra: Record<string, unknown> = {}) =>
+    createUser(t, userName, { password: undefined, ...extra });
   const post = (body: unknown) => scimRequest(t, { method: 'POST', url: '/scim2/Users', body });
   const get = (id: string, query = '') => scimRequest(t, { method: 'GET', url: `/scim2/Users/${id}${query}` });
   const put = (id: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -72,7 +75,7 @@ describe('SCIM /Users CRUD', () => {
 
     it('refuses a userName that differs only in case: 409 uniqueness, nothing created', async () => {
       const userName = uniqueName('CaseUser');
-      await createUser(t, userName);
+      await newUser(userName);
       const before = await countUsers(t);
       const response = await post({ schemas: [SCIM.core], userName: userName.toLowerCase(), password: 'x-password' });
       expect(response.statusCode).toBe(409);
@@ -95,7 +98,7 @@ describe('SCIM /Users CRUD', () => {
     });
 
     it('returns emails given as strings as strings, like the seed', async () => {
-      const { body, id } = await createUser(t, uniqueName('strmail'), { emails: ['bob@example.com'] });
+      const { body, id } = await newUser(uniqueName('strmail'), { emails: ['bob@example.com'] });
       expect(body.emails).toEqual(['bob@example.com']);
       expect(json(await get(id)).emails).toEqual(['bob@example.com']);
       expect((await storedUser(t, id)).claims.get(`${WSO2}/emailaddress`)).toBe('bob@example.com');
@@ -114,7 +117,7 @@ describe('SCIM /Users CRUD', () => {
         { type: 'work', streetAddress: '1 Main St', locality: 'Springfield', postalCode: '12345', country: 'US' },
         { type: 'home', formatted: '2 Side St, Shelbyville' },
       ];
-      const { body, id } = await createUser(t, uniqueName('typed'), { emails, phoneNumbers, addresses });
+      const { body, id } = await newUser(uniqueName('typed'), { emails, phoneNumbers, addresses });
       for (const representation of [body, json(await get(id))]) {
         expect(representation.emails).toEqual(emails);
         expect(representation.phoneNumbers).toEqual(phoneNumbers);
@@ -137,7 +140,7 @@ describe('SCIM /Users CRUD', () => {
         department: 'Engineering',
         manager: { value: 'boss-id' },
       };
-      const { body, id } = await createUser(t, uniqueName('ent'), {
+      const { body, id } = await newUser(uniqueName('ent'), {
         schemas: [SCIM.core, SCIM.enterprise],
         [SCIM.enterprise]: enterprise,
       });
@@ -148,7 +151,7 @@ describe('SCIM /Users CRUD', () => {
 
     it('ignores read-only attributes in the body (id, meta, pendingMobileNumber, groups)', async () => {
       const forgedId = '00000000-0000-4000-8000-000000000000';
-      const { body, id } = await createUser(t, uniqueName('readonly'), {
+      const { body, id } = await newUser(uniqueName('readonly'), {
         id: forgedId,
         meta: { resourceType: 'Group', created: '2000-01-01T00:00:00.000Z', version: 'W/"99"' },
         groups: [{ value: 'g1' }],
@@ -181,7 +184,7 @@ describe('SCIM /Users CRUD', () => {
 
   describe('GET /Users/{id}', () => {
     it('returns the user with its ETag', async () => {
-      const { id, body } = await createUser(t, uniqueName('get'), { displayName: 'Getter' });
+      const { id, body } = await newUser(uniqueName('get'), { displayName: 'Getter' });
       const response = await get(id);
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-type']).toMatch(/^application\/scim\+json/);
@@ -211,14 +214,14 @@ describe('SCIM /Users CRUD', () => {
     });
 
     it('finds a user by its id in upper case', async () => {
-      const { id } = await createUser(t, uniqueName('upper'));
+      const { id } = await newUser(uniqueName('upper'));
       const response = await get(id.toUpperCase());
       expect(response.statusCode).toBe(200);
       expect(json(response).id).toBe(id);
     });
 
     it('honours attributes', async () => {
-      const { id } = await createUser(t, uniqueName('attrs'), {
+      const { id } = await newUser(uniqueName('attrs'), {
         name: { givenName: 'Ann', familyName: 'Lee' },
         emails: ['ann@example.com'],
         [SCIM.enterprise]: { department: 'Sales', costCenter: 'C1' },
@@ -236,15 +239,20 @@ describe('SCIM /Users CRUD', () => {
 
       const caseInsensitive = json(await get(id, '?attributes=NAME.GIVENNAME'));
       expect(caseInsensitive.name).toEqual({ givenName: 'Ann' });
+
+      const password = json(await get(id, '?attributes=password'));
+      expect(Object.keys(password).sort()).toEqual(['id', 'schemas', 'userName']);
     });
 
     it('honours excludedAttributes but always returns id and userName', async () => {
-      const { id } = await createUser(t, uniqueName('excl'), {
+      const { id } = await newUser(uniqueName('excl'), {
         name: { givenName: 'Ann', familyName: 'Lee' },
         emails: ['ann@example.com'],
         [SCIM.enterprise]: { department: 'Sales', costCenter: 'C1' },
       });
-      const body = json(await get(id, `?excludedAttributes=emails,meta,userName,id,name.familyName,${SCIM.enterprise}`));
+      const body = json(
+        await get(id, `?excludedAttributes=emails,meta,userName,id,name.familyName,${SCIM.enterprise}`),
+      );
       expect(body).not.toHaveProperty('emails');
       expect(body).not.toHaveProperty('meta');
       expect(body).not.toHaveProperty(SCIM.enterprise);
@@ -254,7 +262,7 @@ describe('SCIM /Users CRUD', () => {
     });
 
     it('rejects a malformed attribute list with 400', async () => {
-      const { id } = await createUser(t, uniqueName('badattr'));
+      const { id } = await newUser(uniqueName('badattr'));
       const response = await get(id, '?attributes=name..givenName');
       expect(response.statusCode).toBe(400);
     });
@@ -311,7 +319,7 @@ describe('SCIM /Users CRUD', () => {
     });
 
     it('accepts its own GET representation back unchanged', async () => {
-      const { id } = await createUser(t, uniqueName('echo'), {
+      const { id } = await newUser(uniqueName('echo'), {
         name: { givenName: 'Eve', familyName: 'Echo' },
         emails: ['eve@example.com', { type: 'work', value: 'eve@work.example' }],
         phoneNumbers: [{ type: 'work', value: '0222222222' }],
@@ -329,9 +337,9 @@ describe('SCIM /Users CRUD', () => {
 
     it('refuses to rename a user onto an existing userName (any case): 409', async () => {
       const taken = uniqueName('Taken');
-      await createUser(t, taken);
+      await newUser(taken);
       const userName = uniqueName('renamer');
-      const { id } = await createUser(t, userName);
+      const { id } = await newUser(userName);
       const response = await put(id, { schemas: [SCIM.core], userName: taken.toUpperCase() });
       expect(response.statusCode).toBe(409);
       expect(json(response).scimType).toBe('uniqueness');
@@ -339,7 +347,7 @@ describe('SCIM /Users CRUD', () => {
     });
 
     it('requires userName: 400, nothing changed', async () => {
-      const { id } = await createUser(t, uniqueName('noname'), { displayName: 'Keep' });
+      const { id } = await newUser(uniqueName('noname'), { displayName: 'Keep' });
       const response = await put(id, { schemas: [SCIM.core], displayName: 'Lost' });
       expect(response.statusCode).toBe(400);
       const stored = await storedUser(t, id);
@@ -349,7 +357,7 @@ describe('SCIM /Users CRUD', () => {
 
     it('checks If-Match: stale 412 (nothing written), current 200, * 200', async () => {
       const userName = uniqueName('ifmatch');
-      const { id } = await createUser(t, userName);
+      const { id } = await newUser(userName);
       const first = await put(id, { schemas: [SCIM.core], userName, displayName: 'one' });
       expect(first.headers.etag).toBe('W/"2"');
 
@@ -382,7 +390,7 @@ describe('SCIM /Users CRUD', () => {
 
     it('moves the ETag and lastModified on every write', async () => {
       const userName = uniqueName('etag');
-      const created = await createUser(t, userName);
+      const created = await newUser(userName);
       const seen = [String((created.body.meta as Record<string, unknown>).version)];
       const writes = [
         () => put(created.id, { schemas: [SCIM.core], userName, displayName: 'a' }),
@@ -417,7 +425,7 @@ describe('SCIM /Users CRUD', () => {
 
   describe('DELETE /Users/{id}', () => {
     it('deletes: 204 with no body, then 404; the row and claims are gone', async () => {
-      const { id } = await createUser(t, uniqueName('del'), { displayName: 'Doomed' });
+      const { id } = await newUser(uniqueName('del'), { displayName: 'Doomed' });
       const response = await scimRequest(t, { method: 'DELETE', url: `/scim2/Users/${id}` });
       expect(response.statusCode).toBe(204);
       expect(response.body).toBe('');
@@ -435,7 +443,7 @@ describe('SCIM /Users CRUD', () => {
         { 'content-length': '0' },
       ];
       for (const headers of variants) {
-        const { id } = await createUser(t, uniqueName('delct'));
+        const { id } = await newUser(uniqueName('delct'));
         const response = await scimRequest(t, { method: 'DELETE', url: `/scim2/Users/${id}`, headers });
         expect(response.statusCode, JSON.stringify(headers)).toBe(204);
       }
@@ -449,7 +457,7 @@ describe('SCIM /Users CRUD', () => {
       expect(json(refused)).toMatchObject({ status: '400', scimType: 'mutability' });
       expect((await storedUser(t, adminId)).row?.is_admin).toBe(true);
 
-      const second = await createUser(t, uniqueName('admin2'), { roles: [{ value: 'admin' }] });
+      const second = await newUser(uniqueName('admin2'), { roles: [{ value: 'admin' }] });
       expect((await storedUser(t, second.id)).row?.is_admin).toBe(true);
       const removed = await scimRequest(t, { method: 'DELETE', url: `/scim2/Users/${second.id}` });
       expect(removed.statusCode).toBe(204);
@@ -481,7 +489,7 @@ describe('SCIM /Users CRUD', () => {
 
     it('demotes an administrator by PATCH remove roles while another remains; PUT without roles keeps the role', async () => {
       const userName = uniqueName('admin3');
-      const { id } = await createUser(t, userName, { roles: [{ value: 'admin' }] });
+      const { id } = await newUser(userName, { roles: [{ value: 'admin' }] });
       const put = await scimRequest(t, {
         method: 'PUT',
         url: `/scim2/Users/${id}`,
@@ -500,8 +508,57 @@ describe('SCIM /Users CRUD', () => {
     });
   });
 
+  describe('concurrent writes', () => {
+    it('creates one user when the same userName (in several cases) is posted at once', async () => {
+      const base = uniqueName('race');
+      const before = await countUsers(t);
+      const responses = await Promise.all(
+        [base, base.toUpperCase(), base.toLowerCase(), `${base.slice(0, 1).toUpperCase()}${base.slice(1)}`].map(
+          (userName) => post({ schemas: [SCIM.core], userName }),
+        ),
+      );
+      expect(responses.map((response) => response.statusCode).sort()).toEqual([201, 409, 409, 409]);
+      expect(await countUsers(t)).toBe(before + 1);
+    });
+
+    it('lets exactly one of several writes with the same If-Match through', async () => {
+      const userName = uniqueName('ifrace');
+      const { id } = await newUser(userName);
+      const responses = await Promise.all(
+        [1, 2, 3, 4].map((n) =>
+          put(id, { schemas: [SCIM.core], userName, displayName: `writer ${n}` }, { 'if-match': 'W/"1"' }),
+        ),
+      );
+      expect(responses.map((response) => response.statusCode).sort()).toEqual([200, 412, 412, 412]);
+      const winner = responses.find((response) => response.statusCode === 200);
+      const stored = await storedUser(t, id);
+      expect(stored.row?.version).toBe(2);
+      expect(stored.claims.get(`${WSO2}/displayName`)).toBe(
+        winner === undefined ? undefined : json(winner).displayName,
+      );
+    });
+
+    it('loses no update when several PATCHes run at once', async () => {
+      const { id } = await newUser(uniqueName('patchrace'));
+      const attributes = ['displayName', 'nickName', 'title', 'userType', 'preferredLanguage'];
+      const responses = await Promise.all(
+        attributes.map((path) =>
+          scimRequest(t, {
+            method: 'PATCH',
+            url: `/scim2/Users/${id}`,
+            body: patchBody({ op: 'add', path, value: `${path}-value` }),
+          }),
+        ),
+      );
+      expect(responses.every((response) => response.statusCode === 200)).toBe(true);
+      const body = json(await get(id));
+      for (const attribute of attributes) expect(body[attribute]).toBe(`${attribute}-value`);
+      expect((body.meta as Record<string, unknown>).version).toBe(`W/"${attributes.length + 1}"`);
+    });
+  });
+
   it('answers 405 with Allow for unsupported methods', async () => {
-    const { id } = await createUser(t, uniqueName('m405'));
+    const { id } = await newUser(uniqueName('m405'));
     const onUsers = await scimRequest(t, { method: 'DELETE', url: '/scim2/Users' });
     expect(onUsers.statusCode).toBe(405);
     expect(onUsers.headers.allow).toBe('GET, POST');
