@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: the SCIM server on PostgreSQL with 10,000 users, measured with autocannon
+ * against a bare Fastify route returning a user-sized body in the same run (the baseline).
+ * Figures are reported as ratios to that baseline, so they compare across machines.
+ *
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) must allow CREATE DATABASE;
+ * a fresh database is created and dropped. BENCH_DURATION_SECONDS (default 10) per scenario.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../src/app.js';
+import { hashPassword } from '../src/auth/password.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { createDatabase } from '../src/db/create-db.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { createLogger } from '../src/shared/logger.js';
+import { deriveSecretKeys } from '../src/shared/secret-keys.js';
+import { ensureAdministrator } from '../src/users/bootstrap-admin.js';
+
+const USERS = 10_000;
+const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
+const CONNECTIONS = 20;
+const ADMIN_PASSWORD = 'bench-admin-password';
+const SECRET = 'bench-secret-key-that-is-long-enough-000000';
+
+interface Result {
+  name: string;
+  requestsPerSecond: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function main(): Promise<void> {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `scim_bench_${Date.now()}`;
+  await admin(adminUrl, `create database "${dbName}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  try {
+    await run(url.toString());
+  } finally {
+    await admin(adminUrl, `drop database if exists "${dbName}" with (force)`);
+  }
+}
+
+async function run(databaseUrl: string): Promise<void> {
+  const database = await createDatabase({ kind: 'postgres', url: databaseUrl });
+  await migrateToLatest(database.db);
+  await ensureAdministrator(database.db, 'admin', ADMIN_PASSWORD, new Date());
+  const sampleId = await seedUsers(database.db);
+
+  const config = loadConfig({ SECRET_KEY: SECRET, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', SMS_PROVIDER: 'log' });
+  const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  const app = await buildApp({
+    config,
+    database,
+    keys: deriveSecretKeys(SECRET),
+    logger: createLogger('warn', quiet),
+  });
+  const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const auth = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+  const userResponse = await fetch(`${appUrl}/scim2/Users/${sampleId}`, { headers: { authorization: auth } });
+  const userBody = await userResponse.text();
+
+  const baseline = Fastify({ logger: false });
+  baseline.get('/user', async (_request, reply) => reply.type('application/scim+json').send(userBody));
+  const baselineUrl = await baseline.listen({ port: 0, host: '127.0.0.1' });
+
+  const results: Result[] = [];
+  results.push(await measure('baseline: bare Fastify, user-sized JSON', { url: `${baselineUrl}/user` }));
+  results.push(
+    await measure('GET /scim2/Users/{id}', {
+      url: `${appUrl}/scim2/Users/${sampleId}`,
+      headers: { authorization: auth },
+    }),
+  );
+  results.push(
+    await measure('PATCH /scim2/Users/{id} name.givenName', {
+      url: `${appUrl}/scim2/Users/${sampleId}`,
+      method: 'PATCH',
+      headers: { authorization: auth, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'name.givenName', value: 'Benchmarked' }],
+      }),
+    }),
+  );
+  report(results);
+  await baseline.close();
+  await app.close();
+  await database.db.destroy();
+}
+
+async function seedUsers(db: Awaited<ReturnType<typeof createDatabase>>['db']): Promise<string> {
+  const passwordHash = await hashPassword('bench-user-password');
+  const ids: string[] = [];
+  for (let start = 0; start < USERS; start += 1000) {
+    const batch = Array.from({ length: 1000 }, (_, offset) => ({ id: randomUUID(), index: start + offset }));
+    ids.push(...batch.map((user) => user.id));
+    await db
+      .insertInto('users')
+      .values(batch.map((user) => ({ id: user.id, user_name: `user${user.index}`, password_hash: passwordHash })))
+      .execute();
+    await db
+      .insertInto('user_claims')
+      .values(
+        batch.flatMap((user) => [
+          { user_id: user.id, claim_uri: 'http://wso2.org/claims/givenname', value: `Given${user.index}` },
+          { user_id: user.id, claim_uri: 'http://wso2.org/claims/lastname', value: `Family${user.index}` },
+          {
+            user_id: user.id,
+            claim_uri: 'http://wso2.org/claims/emailaddress',
+            value: `user${user.index}@example.com`,
+          },
+          {
+            user_id: user.id,
+            claim_uri: 'http://wso2.org/claims/mobile',
+            value: `07${String(user.index).padStart(8, '0')}`,
+          },
+        ]),
+      )
+      .execute();
+  }
+  return ids[Math.floor(ids.length / 2)] ?? '';
+}
+
+async function measure(name: string, options: autocannon.Options): Promise<Result> {
+  process.stdout.write(`measuring ${name} for ${DURATION}s...\n`);
+  const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+function report(results: Result[]): void {
+  const [baseline] = results;
+  if (baseline === undefined) return;
+  process.stdout.write(`\n${USERS} users, ${CONNECTIONS} connections, ${DURATION}s each\n`);
+  process.stdout.write(
+    '| scenario | req/s | p99 ms | req/s vs baseline | p99 vs baseline | errors |\n|---|---|---|---|---|---|\n',
+  );
+  for (const result of results) {
+    const throughput = (result.requestsPerSecond / baseline.requestsPerSecond).toFixed(3);
+    const latency = (result.p99Ms / Math.max(1, baseline.p99Ms)).toFixed(2);
+    process.stdout.write(
+      `| ${result.name} | ${result.requestsPerSecond.toFixed(0)} | ${result.p99Ms} | ${throughput} | ${latency}x | ${result.errors + result.non2xx} |\n`,
+    );
+  }
+}
+
+async function admin(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
