@@ -25,7 +25,7 @@ import { senderRoutes } from './sms/sender-routes.js';
 import { createSenderService } from './sms/sender-service.js';
 import { createUserService } from './users/user-service.js';
 import { codeRoutes } from './verification/code-routes.js';
-import { destinationPolicyOf } from './verification/destination-policy.js';
+import { destinationPolicyOf, sameNumberUnder } from './verification/destination-policy.js';
 import { createVerificationService } from './verification/verification-service.js';
 
 export interface AppDeps {
@@ -61,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   const onSmsQueued = () => dispatcher.notify();
+  const destinations = destinationPolicyOf(config);
   const verification = createVerificationService({
     db,
     clock,
@@ -78,7 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       smsPerNumberPerDay: config.SMS_PER_NUMBER_PER_DAY,
       smsPerUserPerDay: config.SMS_PER_USER_PER_DAY,
       requestsPerIpPerHour: config.VERIFICATION_REQUESTS_PER_IP_PER_HOUR,
-      destinations: destinationPolicyOf(config),
+      destinations,
     },
   });
   const users = createUserService({
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,
       requireVerifyFlag: config.REQUIRE_VERIFY_MOBILE_FLAG,
       multipleNumbers: config.MULTIPLE_MOBILE_NUMBERS,
+      sameNumber: sameNumberUnder(destinations),
     },
   });
   const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });

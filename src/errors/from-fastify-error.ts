@@ -27,7 +27,10 @@ export function toAppError(error: unknown): AppError {
       return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type; send application/scim+json or application/json');
+      return new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Unsupported content type; send application/scim+json or application/json',
+      );
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new AppError('INVALID_SYNTAX', 'Malformed request URL');

@@ -9,7 +9,12 @@ export type ErrorFormat = 'scim' | 'identity';
 export function installErrorHandling(scope: FastifyInstance, format: ErrorFormat): void {
   scope.setErrorHandler((error: FastifyError, request, reply) => sendError(toAppError(error), format, request, reply));
   scope.setNotFoundHandler((request, reply) =>
-    sendError(new AppError('NOT_FOUND', `No resource at ${request.method} ${request.url.split('?')[0]}`), format, request, reply),
+    sendError(
+      new AppError('NOT_FOUND', `No resource at ${request.method} ${request.url.split('?')[0]}`),
+      format,
+      request,
+      reply,
+    ),
   );
 }
 

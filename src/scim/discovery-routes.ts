@@ -11,7 +11,10 @@ const AnyObject = Type.Object({}, { additionalProperties: true });
 const discoveryResponses = { 200: AnyObject, ...ScimErrorResponses };
 
 /** RFC 7644 section 4: what this server really supports, nothing more. */
-export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string | undefined }> = async (app, options) => {
+export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string | undefined }> = async (
+  app,
+  options,
+) => {
   const base = (request: FastifyRequest) => `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}/scim2`;
 
   app.get('/ServiceProviderConfig', { schema: { response: discoveryResponses } }, async (request, reply) =>
@@ -62,10 +65,15 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
   app.get('/ResourceTypes', { schema: { response: discoveryResponses } }, async (request, reply) =>
     reply.type(SCIM_JSON).send(listOf([userResourceType(request)])),
   );
-  app.get('/ResourceTypes/:name', { schema: { params: Type.Object({ name: Type.String() }), response: discoveryResponses } }, async (request, reply) => {
-    if (request.params.name !== 'User') throw new AppError('NOT_FOUND', `Unknown resource type ${request.params.name}`);
-    return reply.type(SCIM_JSON).send(userResourceType(request));
-  });
+  app.get(
+    '/ResourceTypes/:name',
+    { schema: { params: Type.Object({ name: Type.String() }), response: discoveryResponses } },
+    async (request, reply) => {
+      if (request.params.name !== 'User')
+        throw new AppError('NOT_FOUND', `Unknown resource type ${request.params.name}`);
+      return reply.type(SCIM_JSON).send(userResourceType(request));
+    },
+  );
 
   const schemaResource = (request: FastifyRequest, schema: (typeof USER_SCHEMAS)[number]) => ({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
@@ -76,11 +84,15 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
   app.get('/Schemas', { schema: { response: discoveryResponses } }, async (request, reply) =>
     reply.type(SCIM_JSON).send(listOf(USER_SCHEMAS.map((schema) => schemaResource(request, schema)))),
   );
-  app.get('/Schemas/:id', { schema: { params: Type.Object({ id: Type.String() }), response: discoveryResponses } }, async (request, reply) => {
-    const schema = findSchema(request.params.id);
-    if (schema === undefined) throw new AppError('NOT_FOUND', `Unknown schema ${request.params.id}`);
-    return reply.type(SCIM_JSON).send(schemaResource(request, schema));
-  });
+  app.get(
+    '/Schemas/:id',
+    { schema: { params: Type.Object({ id: Type.String() }), response: discoveryResponses } },
+    async (request, reply) => {
+      const schema = findSchema(request.params.id);
+      if (schema === undefined) throw new AppError('NOT_FOUND', `Unknown schema ${request.params.id}`);
+      return reply.type(SCIM_JSON).send(schemaResource(request, schema));
+    },
+  );
 
   for (const url of ['/ServiceProviderConfig', '/ResourceTypes', '/ResourceTypes/:name', '/Schemas', '/Schemas/:id']) {
     methodNotAllowed(app, url, ['GET']);

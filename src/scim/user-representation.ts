@@ -24,7 +24,10 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
     ...rest,
     ...(Array.isArray(emails) ? { emails: emails.map(renderEmail) } : {}),
     active: user.active,
-    roles: [{ type: 'default', value: 'Internal/everyone' }, ...(user.isAdmin ? [{ value: 'admin', display: 'admin' }] : [])],
+    roles: [
+      { type: 'default', value: 'Internal/everyone' },
+      ...(user.isAdmin ? [{ value: 'admin', display: 'admin' }] : []),
+    ],
     ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: renderLists(wso2) }),
     meta: {
       resourceType: 'User',

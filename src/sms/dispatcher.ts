@@ -133,7 +133,12 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
       if (done && row.user_id !== null && outcome.kind !== 'retry') {
         const type = outcome.kind === 'sent' ? 'CODE_SENT' : 'DELIVERY_FAILED';
         const details = { purpose: row.purpose, attempts: row.attempts, provider: provider.name };
-        await recordAuditEvent(trx, { type, userId: row.user_id, number: row.to_number, details }, SYSTEM_CONTEXT, outcome.now);
+        await recordAuditEvent(
+          trx,
+          { type, userId: row.user_id, number: row.to_number, details },
+          SYSTEM_CONTEXT,
+          outcome.now,
+        );
       }
       return done;
     });

@@ -2,11 +2,18 @@ import type { Executor } from '../db/executor.js';
 import type { ClaimMap } from './claims.js';
 
 export async function loadClaims(db: Executor, userId: string): Promise<Map<string, string>> {
-  const rows = await db.selectFrom('user_claims').select(['claim_uri', 'value']).where('user_id', '=', userId).execute();
+  const rows = await db
+    .selectFrom('user_claims')
+    .select(['claim_uri', 'value'])
+    .where('user_id', '=', userId)
+    .execute();
   return new Map(rows.map((row) => [row.claim_uri, row.value]));
 }
 
-export async function loadClaimsForUsers(db: Executor, userIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
+export async function loadClaimsForUsers(
+  db: Executor,
+  userIds: readonly string[],
+): Promise<Map<string, Map<string, string>>> {
   const byUser = new Map<string, Map<string, string>>(userIds.map((id) => [id, new Map()]));
   if (userIds.length === 0) return byUser;
   const rows = await db
@@ -31,7 +38,9 @@ export async function writeClaimChanges(
     await db
       .insertInto('user_claims')
       .values(upserts.map(([claim_uri, value]) => ({ user_id: userId, claim_uri, value })))
-      .onConflict((conflict) => conflict.columns(['user_id', 'claim_uri']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+      .onConflict((conflict) =>
+        conflict.columns(['user_id', 'claim_uri']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+      )
       .execute();
   }
   if (removals.length > 0) {

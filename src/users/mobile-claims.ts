@@ -15,7 +15,8 @@ export function readMobileState(claims: ClaimMap): MobileState {
 /** Returns a copy of `claims` with the mobile-related claims replaced by `state`. */
 export function withMobileState(claims: ClaimMap, state: MobileState): Map<string, string> {
   const next = new Map(claims);
-  const set = (uri: string, value: string | undefined) => (value === undefined ? next.delete(uri) : next.set(uri, value));
+  const set = (uri: string, value: string | undefined) =>
+    value === undefined ? next.delete(uri) : next.set(uri, value);
   set(CLAIM.mobile, state.primary);
   set(CLAIM.phoneVerified, state.phoneVerified && state.primary !== undefined ? 'true' : undefined);
   set(CLAIM.pendingMobileNumber, state.pending);

@@ -32,6 +32,7 @@ export interface MobilePolicySettings {
   skipForPrivileged: boolean;
   requireVerifyFlag: boolean;
   multipleNumbers: boolean;
+  sameNumber: (a: string, b: string) => boolean;
 }
 
 export interface UserServiceDeps {
@@ -183,6 +184,7 @@ export function createUserService(deps: UserServiceDeps) {
         privilegedBypass: deps.mobilePolicy.skipForPrivileged && context.actor.kind === 'admin',
         requireVerifyFlag: deps.mobilePolicy.requireVerifyFlag,
         multipleNumbers: deps.mobilePolicy.multipleNumbers,
+        sameNumber: deps.mobilePolicy.sameNumber,
       },
     );
     if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {

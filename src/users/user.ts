@@ -1,5 +1,5 @@
 import type { UserRow } from '../db/database.js';
-import { claimsToResource, type ClaimMap } from './claims.js';
+import { type ClaimMap, claimsToResource } from './claims.js';
 
 /** A user as the business rules see it: the row's fields plus its claims. */
 export interface User {

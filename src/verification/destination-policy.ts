@@ -67,3 +67,8 @@ export function numberKey(number: string, policy: DestinationPolicy): string {
   if (parsed?.isValid()) return parsed.number;
   return number.replace(/[^0-9+]/g, '');
 }
+
+/** Two spellings of one number (`+94 77 123 4567`, `0771234567` with region LK) are the same number. */
+export function sameNumberUnder(policy: DestinationPolicy): (a: string, b: string) => boolean {
+  return (a, b) => a === b || numberKey(a, policy) === numberKey(b, policy);
+}

@@ -38,6 +38,8 @@ export interface MobileUpdatePolicy {
   privilegedBypass: boolean;
   requireVerifyFlag: boolean;
   multipleNumbers: boolean;
+  /** Whether two spellings are one number (E.164 comparison); default: the same text. */
+  sameNumber?: (a: string, b: string) => boolean;
 }
 
 export type SkipReason =
@@ -56,24 +58,39 @@ export interface MobileUpdatePlan {
   skipped: SkipReason | null;
 }
 
-const union = (list: readonly string[], ...items: (string | undefined)[]): string[] => [
-  ...new Set([...list, ...items.filter((item): item is string => item !== undefined)]),
-];
-const without = (list: readonly string[], item: string): string[] => list.filter((entry) => entry !== item);
-const sameList = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((item) => b.includes(item));
-const within = (verified: readonly string[], all: readonly string[]) => verified.filter((item) => all.includes(item));
+type SameNumber = (a: string, b: string) => boolean;
+const sameText: SameNumber = (a, b) => a === b;
+
+/** List operations that treat two spellings of one number as one entry. */
+function numberLists(same: SameNumber) {
+  const has = (list: readonly string[], item: string | undefined) =>
+    item !== undefined && list.some((entry) => same(entry, item));
+  return {
+    has,
+    is: (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && same(a, b),
+    union: (list: readonly string[], ...items: (string | undefined)[]): string[] => {
+      const result = [...list];
+      for (const item of items) if (item !== undefined && !has(result, item)) result.push(item);
+      return result;
+    },
+    without: (list: readonly string[], item: string): string[] => list.filter((entry) => !same(entry, item)),
+    sameList: (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item) => has(b, item)),
+    within: (verified: readonly string[], all: readonly string[]) => verified.filter((item) => has(all, item)),
+  };
+}
+type NumberLists = ReturnType<typeof numberLists>;
 
 export function planMobileUpdate(
   stored: MobileState,
   request: MobileUpdateRequest,
   policy: MobileUpdatePolicy,
 ): MobileUpdatePlan {
+  const n = numberLists(policy.sameNumber ?? sameText);
   const primaryRequested =
     request.primary !== stored.primary || (request.primaryMentioned && request.primary !== undefined);
   const listsChanged =
-    (request.all !== undefined && !sameList(request.all, stored.all)) ||
-    (request.verified !== undefined && !sameList(request.verified, stored.verified));
+    (request.all !== undefined && !n.sameList(request.all, stored.all)) ||
+    (request.verified !== undefined && !n.sameList(request.verified, stored.verified));
   if (listsChanged && !policy.multipleNumbers) {
     throw new AppError(
       'MUTABILITY',
@@ -83,15 +100,16 @@ export function planMobileUpdate(
   if (!primaryRequested && !listsChanged) {
     return { state: stored, verification: null, clearCodes: false, skipped: null };
   }
-  if (!policy.enabled || policy.privilegedBypass) return planWithoutVerification(stored, request, policy);
-  if (primaryRequested) return planPrimaryChange(stored, request, policy);
-  return planVerifiedListChange(stored, request, policy);
+  if (!policy.enabled || policy.privilegedBypass) return planWithoutVerification(stored, request, policy, n);
+  if (primaryRequested) return planPrimaryChange(stored, request, policy, n);
+  return planVerifiedListChange(stored, request, policy, n);
 }
 
 function planWithoutVerification(
   stored: MobileState,
   request: MobileUpdateRequest,
   policy: MobileUpdatePolicy,
+  n: NumberLists,
 ): MobileUpdatePlan {
   const bypass = policy.privilegedBypass && policy.enabled;
   let all = request.all ?? stored.all;
@@ -100,14 +118,14 @@ function planWithoutVerification(
   let phoneVerified = false;
   if (primary !== undefined) {
     // An administrator's bypass vouches for the number; with verification off nothing does.
-    phoneVerified = bypass || (primary === stored.primary ? stored.phoneVerified : verified.includes(primary));
+    phoneVerified = bypass || (n.is(primary, stored.primary) ? stored.phoneVerified : n.has(verified, primary));
     if (bypass && policy.multipleNumbers) {
-      all = union(all, primary);
-      verified = union(verified, primary);
+      all = n.union(all, primary);
+      verified = n.union(verified, primary);
     }
   }
   return {
-    state: { primary, phoneVerified, pending: undefined, all, verified: within(verified, all) },
+    state: { primary, phoneVerified, pending: undefined, all, verified: n.within(verified, all) },
     verification: null,
     clearCodes: true,
     skipped: bypass ? 'PRIVILEGED_BYPASS' : 'VERIFICATION_DISABLED',
@@ -118,6 +136,7 @@ function planPrimaryChange(
   stored: MobileState,
   request: MobileUpdateRequest,
   policy: MobileUpdatePolicy,
+  n: NumberLists,
 ): MobileUpdatePlan {
   // The primary change wins: verified-list edits in the same request are discarded.
   const all = request.all ?? stored.all;
@@ -125,17 +144,17 @@ function planPrimaryChange(
   const candidate = request.primary;
   if (candidate === undefined) {
     return {
-      state: { primary: undefined, phoneVerified: false, pending: undefined, all, verified: within(verified, all) },
+      state: { primary: undefined, phoneVerified: false, pending: undefined, all, verified: n.within(verified, all) },
       verification: null,
       clearCodes: true,
       skipped: 'NUMBER_REMOVED',
     };
   }
   const alreadyVerified =
-    (policy.multipleNumbers && verified.includes(candidate)) || (candidate === stored.primary && stored.phoneVerified);
+    (policy.multipleNumbers && n.has(verified, candidate)) || (n.is(candidate, stored.primary) && stored.phoneVerified);
   if (alreadyVerified) {
     const lists = policy.multipleNumbers
-      ? { all: union(all, candidate), verified: union(verified, candidate) }
+      ? { all: n.union(all, candidate), verified: n.union(verified, candidate) }
       : { all, verified };
     return {
       state: { primary: candidate, phoneVerified: true, pending: undefined, ...lists },
@@ -146,14 +165,14 @@ function planPrimaryChange(
   }
   if (policy.requireVerifyFlag && !request.verifyMobile) {
     return {
-      state: { primary: candidate, phoneVerified: false, pending: undefined, all, verified: within(verified, all) },
+      state: { primary: candidate, phoneVerified: false, pending: undefined, all, verified: n.within(verified, all) },
       verification: null,
       clearCodes: true,
       skipped: 'VERIFY_FLAG_MISSING',
     };
   }
   return {
-    state: { ...stored, pending: candidate, all, verified: within(verified, all) },
+    state: { ...stored, pending: candidate, all, verified: n.within(verified, all) },
     verification: { scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: candidate },
     clearCodes: true,
     skipped: null,
@@ -164,25 +183,30 @@ function planVerifiedListChange(
   stored: MobileState,
   request: MobileUpdateRequest,
   policy: MobileUpdatePolicy,
+  n: NumberLists,
 ): MobileUpdatePlan {
   const all = request.all ?? stored.all;
   const requested = request.verified ?? stored.verified;
-  const added = requested.filter((item) => !stored.verified.includes(item));
+  const added = requested.filter((item) => !n.has(stored.verified, item));
   if (added.length > 1) {
     throw new AppError('MULTIPLE_MOBILE_NUMBERS', 'Unable to verify multiple mobile numbers simultaneously.');
   }
   const candidate = added[0];
-  const verified = candidate === undefined ? requested : without(requested, candidate);
+  const verified = candidate === undefined ? requested : n.without(requested, candidate);
   const unchanged = {
-    state: { ...stored, all, verified: within(verified, all) },
+    state: { ...stored, all, verified: n.within(verified, all) },
     verification: null,
     clearCodes: false,
   };
   if (candidate === undefined) return { ...unchanged, skipped: null };
-  if (candidate === stored.primary && stored.phoneVerified) {
+  if (n.is(candidate, stored.primary) && stored.phoneVerified) {
     return {
       ...unchanged,
-      state: { ...unchanged.state, all: union(all, candidate), verified: union(within(verified, all), candidate) },
+      state: {
+        ...unchanged.state,
+        all: n.union(all, candidate),
+        verified: n.union(n.within(verified, all), candidate),
+      },
       skipped: 'ALREADY_VERIFIED',
     };
   }
@@ -201,19 +225,21 @@ export function confirmNumber(
   scenario: VerificationScenario,
   number: string,
   multipleNumbers: boolean,
+  sameNumber: SameNumber = sameText,
 ): MobileState {
+  const n = numberLists(sameNumber);
   if (scenario === 'MOBILE_VERIFICATION_ON_UPDATE') {
     const lists = multipleNumbers
-      ? { all: union(state.all, number), verified: union(state.verified, number) }
+      ? { all: n.union(state.all, number), verified: n.union(state.verified, number) }
       : { all: state.all, verified: state.verified };
     return { primary: number, phoneVerified: true, pending: undefined, ...lists };
   }
-  const becomesPrimary = state.primary === undefined || state.primary === number;
+  const becomesPrimary = state.primary === undefined || n.is(state.primary, number);
   return {
     primary: becomesPrimary ? number : state.primary,
     phoneVerified: becomesPrimary ? true : state.phoneVerified,
     pending: undefined,
-    all: union(state.all, number),
-    verified: union(state.verified, number),
+    all: n.union(state.all, number),
+    verified: n.union(state.verified, number),
   };
 }

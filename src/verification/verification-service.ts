@@ -9,7 +9,7 @@ import { enqueueSms } from '../sms/outbox-repository.js';
 import { loadClaims, writeClaimChanges } from '../users/claim-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
 import { bumpUserVersion, findUserByUserName, lockUserById } from '../users/user-repository.js';
-import { checkDestination, type DestinationPolicy, numberKey } from './destination-policy.js';
+import { checkDestination, type DestinationPolicy, numberKey, sameNumberUnder } from './destination-policy.js';
 import { confirmNumber, VERIFICATION_SCENARIOS, type VerificationScenario } from './mobile-update-rules.js';
 import { codeHmac, codeMatches, generateCode, lookupHmac, type OtpCharset } from './otp.js';
 import { renderVerificationSms } from './sms-text.js';
@@ -243,7 +243,13 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       return { kind: 'invalid', hints: {} };
     }
     if (!(await deleteCode(trx, row.id))) return { kind: 'invalid', hints: {} };
-    const next = confirmNumber(state, row.scenario, row.number, settings.multipleNumbers);
+    const next = confirmNumber(
+      state,
+      row.scenario,
+      row.number,
+      settings.multipleNumbers,
+      sameNumberUnder(settings.destinations),
+    );
     await writeClaimChanges(trx, row.user_id, claims, withMobileState(claims, next));
     const user = await bumpUserVersion(trx, row.user_id, clock.now());
     await audit(

@@ -418,7 +418,13 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two dispatchers on one PostgreS
               },
               { logger, production: false },
             ),
-          settings: { maxAttempts: 3, retryBaseMs: 10, pollIntervalMs: 600_000, sendTimeoutMs: 5_000, globalPerHour: 1000 },
+          settings: {
+            maxAttempts: 3,
+            retryBaseMs: 10,
+            pollIntervalMs: 600_000,
+            sendTimeoutMs: 5_000,
+            globalPerHour: 1000,
+          },
           batchSize: 4,
         }),
       );

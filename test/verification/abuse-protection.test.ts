@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createUser, json, startTestApp } from '../support/test-app.js';
 import { createTestDatabase } from '../support/test-database.js';
-import { codeIn, enterpriseOf, mobileOf, replaceMobile, startVerificationApp } from '../support/verification-helpers.js';
+import {
+  codeIn,
+  enterpriseOf,
+  mobileOf,
+  replaceMobile,
+  startVerificationApp,
+} from '../support/verification-helpers.js';
 
 const OLD = '0111111111';
 const NEW = '0123456789';
@@ -82,7 +88,12 @@ describe('limits', () => {
       const code = codeIn((await first.deliver())[0]?.content ?? '');
       const wrong = code === '000000' ? '111111' : '000000';
       const inject = (app: typeof first.app) =>
-        app.inject({ method: 'POST', url: ME_VALIDATE, headers: { authorization: bob.auth }, payload: { code: wrong } });
+        app.inject({
+          method: 'POST',
+          url: ME_VALIDATE,
+          headers: { authorization: bob.auth },
+          payload: { code: wrong },
+        });
       expect((await inject(first.app)).statusCode).toBe(400);
       expect((await inject(second.app)).statusCode).toBe(400);
       expect((await inject(first.app)).statusCode).toBe(400);
@@ -123,6 +134,27 @@ describe('destination policy', () => {
       // The stored value stays exactly as the client sent it; the SMS goes to the E.164 form.
       expect(enterpriseOf(json(accepted)).pendingMobileNumber).toBe('07400 123456');
       expect((await t.deliver()).map((sms) => sms.to)).toEqual(['+447400123456']);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('matching numbers by their E.164 form', () => {
+  it('another spelling of a verified number switches at once, without a code', async () => {
+    const t = await startVerificationApp({ env: { PHONE_DEFAULT_REGION: 'LK', MULTIPLE_MOBILE_NUMBERS: 'true' } });
+    try {
+      const bob = await createUser(t, 'bob', { phoneNumbers: [{ type: 'mobile', value: '+94771234567' }] });
+      await t.patch(bob.auth, '/scim2/Me', [replaceMobile('+94771234567')]);
+      const sent = await t.deliver();
+      expect(sent.map((sms) => sms.to)).toEqual(['+94771234567']);
+      await t.post(bob.auth, ME_VALIDATE, { code: codeIn(sent[0]?.content ?? '') });
+      const respelled = await t.patch(bob.auth, '/scim2/Me', [replaceMobile('077 123 4567')]);
+      expect(respelled.statusCode).toBe(200);
+      expect(mobileOf(json(respelled))).toBe('077 123 4567');
+      expect(enterpriseOf(json(respelled)).phoneVerified).toBe(true);
+      expect(enterpriseOf(json(respelled)).pendingMobileNumber).toBeUndefined();
+      expect(await t.deliver()).toEqual([]);
     } finally {
       await t.close();
     }
