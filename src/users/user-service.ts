@@ -130,6 +130,10 @@ export function createUserService(deps: UserServiceDeps) {
     request: RequestContext,
     ifMatch?: string,
   ): Promise<User> {
+    if (operations.some(removesPassword)) {
+      // Write-only and never returned: "removing" it could only lock the account out silently.
+      throw new AppError('MUTABILITY', "Attribute 'password' cannot be removed; replace it with a new one");
+    }
     return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
       actor,
       request,
@@ -337,6 +341,13 @@ function requestedLists(
 function verifyMobileFlag(desired: ScimObject): boolean {
   const extension = desired[ENTERPRISE_USER_SCHEMA];
   return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+}
+
+function removesPassword(operation: PatchOperation): boolean {
+  return (
+    operation.op.toLowerCase() === 'remove' &&
+    /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
+  );
 }
 
 function mentionsPhoneNumbers(operation: PatchOperation): boolean {

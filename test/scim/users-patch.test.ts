@@ -235,6 +235,7 @@ describe('PATCH /Users/{id}', () => {
       ['pendingMobileNumber', { op: 'add', path: `${SCIM.enterprise}:pendingMobileNumber`, value: '0999999999' }],
       ['phoneVerified', { op: 'replace', value: { [SCIM.enterprise]: { phoneVerified: true } } }],
       ['groups', { op: 'add', path: 'groups', value: [{ value: 'g1' }] }],
+      ['password (remove)', { op: 'remove', path: 'password' }],
     ])('refuses a write to the read-only %s: 400 mutability', async (_label, operation) => {
       const { id } = await newUser('ro', bob());
       const before = await storedUser(t, id);
