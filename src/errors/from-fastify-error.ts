@@ -37,6 +37,12 @@ export function toAppError(error: unknown): AppError {
   }
   if (error instanceof SyntaxError) return new AppError('INVALID_SYNTAX', 'The request body is not valid JSON');
   if (isUniqueViolation(error)) return new AppError('UNIQUENESS', 'A unique value is already taken', { cause: error });
+  if (isUnstorableText(error)) {
+    // Request text the database cannot hold (NUL, or bytes PGlite made of a lone surrogate): the client's fault.
+    return new AppError('INVALID_VALUE', 'A value contains a NUL character or text that is not valid UTF-8', {
+      cause: error,
+    });
+  }
   if (isConnectionFailure(error)) {
     return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', {
       cause: error,
@@ -50,4 +56,10 @@ export function toAppError(error: unknown): AppError {
     return new AppError('INVALID_SYNTAX', typeof framework.message === 'string' ? framework.message : 'Bad request');
   }
   return new AppError('INTERNAL', 'An unexpected error occurred', { cause: error });
+}
+
+/** SQLSTATE 22021 character_not_in_repertoire, 22P05 untranslatable_character. */
+function isUnstorableText(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '22021' || code === '22P05';
 }

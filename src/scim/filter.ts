@@ -235,11 +235,14 @@ class Parser {
   }
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function decodeString(literal: string): string {
   try {
     const value: unknown = JSON.parse(literal);
-    // PostgreSQL text cannot hold NUL; reject it here rather than fail in SQL.
-    if (typeof value === 'string' && !value.includes('\u0000')) return value;
+    // PostgreSQL text cannot hold NUL, and a lone surrogate (`"\udc00"`) has no UTF-8 form: PGlite can fail
+    // on it (SQLSTATE 22021) and pg silently sends U+FFFD instead. Reject both rather than fail or mismatch in SQL.
+    if (typeof value === 'string' && !value.includes('\u0000') && !LONE_SURROGATE.test(value)) return value;
   } catch {
     // reported below
   }

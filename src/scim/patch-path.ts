@@ -127,6 +127,12 @@ function convertFilter(path: string, attribute: AttributeDef, node: Filter): Val
 
 function parseValueFilter(path: string, attribute: AttributeDef, text: string): ValueFilter {
   if (!attribute.multiValued) throw invalidPath(path, `'${attribute.name}' is not multi-valued`);
+  // scim2-parse-filter's string pattern matches a line feed two ways, so an unterminated string holding many
+  // backtracks exponentially (28 took 2 s, each one more doubles it). The filter grammar separates tokens
+  // with spaces and a JSON string cannot hold a raw line feed, so no valid filter contains one.
+  if (text.includes('\n')) {
+    throw new AppError('INVALID_FILTER', `Invalid filter in path '${path}': line breaks are not allowed`);
+  }
   let tree: Filter;
   try {
     tree = parse(text);

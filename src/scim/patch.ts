@@ -52,7 +52,11 @@ const OP_KINDS: readonly OpKind[] = ['add', 'replace', 'remove'];
 function parseOp(op: unknown): OpKind {
   const lower = typeof op === 'string' ? op.toLowerCase() : '';
   const kind = OP_KINDS.find((candidate) => candidate === lower);
-  if (kind === undefined) throw new AppError('INVALID_SYNTAX', `Unsupported PATCH op '${String(op)}'`);
+  if (kind === undefined) {
+    // String() throws on an object without a prototype (Object.create(null)); JSON.stringify does not.
+    const shown = typeof op === 'object' ? JSON.stringify(op) : String(op);
+    throw new AppError('INVALID_SYNTAX', `Unsupported PATCH op '${shown.slice(0, 64)}'`);
+  }
   return kind;
 }
 

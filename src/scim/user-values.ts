@@ -27,6 +27,9 @@ const ONE_VALUE_PER_TYPE: ReadonlySet<string> = new Set(['emails', 'phoneNumbers
 
 const LIST_SEPARATOR = ',';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
+const UNSTORABLE_TEXT = /[\u0000\p{Cs}]/u;
+
 /** Served by the Groups endpoint, never written through a User; known here so input naming it is ignored. */
 const GROUPS_ATTRIBUTE: AttributeDef = {
   name: 'groups',
@@ -105,8 +108,13 @@ export function normalizeSimple(def: AttributeDef, value: unknown, label: string
     case 'complex':
       throw invalidValue(`Attribute '${label}' must be an object`);
     default:
-      if (typeof value === 'string') return value;
-      throw invalidValue(`Attribute '${label}' must be a string`);
+      if (typeof value !== 'string') throw invalidValue(`Attribute '${label}' must be a string`);
+      // PostgreSQL text cannot hold NUL (the insert failed with a 500), and a lone surrogate has no UTF-8 form
+      // (it was stored as U+FFFD, not as sent).
+      if (UNSTORABLE_TEXT.test(value)) {
+        throw invalidValue(`Attribute '${label}' contains a NUL character or a lone surrogate`);
+      }
+      return value;
   }
 }
 

@@ -77,11 +77,20 @@ function scanJsonTemplate(template: string): Segment[] {
   let literal = '';
   let insideString = false;
   let escaped = false;
+  // Hex digits still owed to a `\uXXXX` escape. A placeholder there is finished by the value's first characters:
+  // valid JSON for some values (the hostile sample's body starts with the hex digit C), invalid for others.
+  let hexDigitsLeft = 0;
   let index = 0;
   while (index < template.length) {
     const char = template.charAt(index);
-    if (escaped) {
+    if (hexDigitsLeft > 0) {
+      if (char === '{' && matchPlaceholder(template, index) !== undefined) {
+        throw new Error('payload template has a placeholder inside a \\u escape sequence');
+      }
+      hexDigitsLeft -= 1;
+    } else if (escaped) {
       escaped = false;
+      if (char === 'u') hexDigitsLeft = 4;
     } else if (char === '{') {
       const placeholder = matchPlaceholder(template, index);
       if (placeholder !== undefined) {
