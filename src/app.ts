@@ -9,8 +9,9 @@ import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/
 import { CredentialCache } from './auth/credential-cache.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
+import { toAppError } from './errors/from-fastify-error.js';
 import { requireAuthentication } from './http/auth-hooks.js';
-import { installErrorHandling } from './http/error-handling.js';
+import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
 import { createOAuth } from './oauth/oauth.js';
@@ -110,6 +111,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
+    frameworkErrors: (error, request, reply) =>
+      sendError(toAppError(error), request.url.startsWith('/scim2') ? 'scim' : 'identity', request, reply),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

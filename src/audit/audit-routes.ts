@@ -17,7 +17,7 @@ const AuditQuery = Type.Object({
   type: Type.Optional(Type.Union(AUDIT_EVENT_TYPES.map((type) => Type.Literal(type)))),
   from: Type.Optional(Type.String({ format: 'date-time' })),
   to: Type.Optional(Type.String({ format: 'date-time' })),
-  startIndex: Type.Integer({ minimum: 1, default: 1 }),
+  startIndex: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1 }),
   count: Type.Integer({ minimum: 0, maximum: 200, default: 50 }),
 });
 

@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   METHOD_NOT_ALLOWED: { status: 405, identityCode: '405', message: 'Method Not Allowed' },
   NOT_ACCEPTABLE: { status: 406, identityCode: '406', message: 'Not Acceptable' },
   PAYLOAD_TOO_LARGE: { status: 413, identityCode: '413', message: 'Payload Too Large' },
+  URI_TOO_LONG: { status: 414, identityCode: '414', message: 'URI Too Long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, identityCode: '415', message: 'Unsupported Media Type' },
   CODE_INVALID: { status: 400, identityCode: '18001', message: 'Bad Request' },
   CODE_EXPIRED: { status: 400, identityCode: '18002', message: 'Bad Request' },

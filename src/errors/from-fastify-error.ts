@@ -31,6 +31,8 @@ export function toAppError(error: unknown): AppError {
         'UNSUPPORTED_MEDIA_TYPE',
         'Unsupported content type; send application/scim+json or application/json',
       );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('URI_TOO_LONG', 'A path parameter is too long');
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new AppError('INVALID_SYNTAX', 'Malformed request URL');

@@ -14,7 +14,7 @@ const SmsStateSchema = Type.Union([
 ]);
 
 const DeliveryQuery = Type.Object({
-  startIndex: Type.Integer({ minimum: 1, default: 1 }),
+  startIndex: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 1 }),
   count: Type.Integer({ minimum: 0, maximum: 200, default: 50 }),
   state: Type.Optional(SmsStateSchema),
   userId: Type.Optional(
