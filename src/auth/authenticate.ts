@@ -28,7 +28,10 @@ export function parseBasic(header: string): { userName: string; password: string
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
-  return { userName: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const userName = decoded.slice(0, colon);
+  // No stored user name holds these; refusing here keeps them away from the database (which rejects NUL).
+  if (userName.includes('\u0000') || userName.includes('\uFFFD') || userName.length > 255) return undefined;
+  return { userName, password: decoded.slice(colon + 1) };
 }
 
 export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator {

@@ -61,7 +61,7 @@ export function assertSafeKeys(value: unknown, code: ErrorCode = 'INVALID_VALUE'
       pending.push(...current);
     } else if (isObject(current)) {
       for (const [key, child] of Object.entries(current)) {
-        if (isForbiddenKey(key)) throw new AppError(code, `Attribute name '${key}' is not allowed`);
+        if (isForbiddenKey(key)) throw new AppError(code, `Attribute name '${shorten(key)}' is not allowed`);
         pending.push(child);
       }
     }
@@ -123,7 +123,7 @@ export function normalizeSimple(def: AttributeDef, value: unknown, label: string
 
 function subAttributeOf(def: AttributeDef, name: string, label: string): AttributeDef {
   const sub = findAttribute(def.subAttributes ?? [], name);
-  if (sub === undefined) throw invalidValue(`Unknown sub-attribute '${name}' of '${label}'`);
+  if (sub === undefined) throw invalidValue(`Unknown sub-attribute '${shorten(name)}' of '${label}'`);
   return sub;
 }
 
@@ -285,7 +285,7 @@ function normalizeAttributes(schema: SchemaDef, input: unknown, nulls: NullMode,
   const attributes = schemaAttributes(schema);
   for (const [key, raw] of Object.entries(input)) {
     const def = findAttribute(attributes, key);
-    if (def === undefined) throw invalidValue(`Unknown attribute '${key}'`);
+    if (def === undefined) throw invalidValue(`Unknown attribute '${shorten(key)}'`);
     if (def.mutability === 'readOnly') {
       // PUT ignores read-only attributes (RFC 7644 3.5.1); PATCH must not modify them (3.5.2).
       if (nulls === 'keep') throw new AppError('MUTABILITY', `Attribute '${def.name}' is read-only`);
@@ -333,4 +333,9 @@ export function normalizeUserInput(value: Record<string, unknown>): ScimObject {
 /** A pathless PATCH value → canonical form; nulls are kept (replace unassigns them), read-only is an error. */
 export function normalizePatchValue(value: Record<string, unknown>): ScimObject {
   return normalizeResource(value, 'keep');
+}
+
+/** Client-chosen names are echoed in error details and logs; a 100 KB key must not be. */
+function shorten(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
 }

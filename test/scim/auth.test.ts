@@ -58,6 +58,8 @@ describe('Basic authentication', () => {
     ['empty user name', `Basic ${Buffer.from(':password').toString('base64')}`],
     ['two tokens', `Basic ${Buffer.from('a:b').toString('base64')} extra`],
     ['a very long header', `Basic ${'A'.repeat(20_000)}`],
+    ['a NUL in the user name', `Basic ${Buffer.from('ad\u0000min:x').toString('base64')}`],
+    ['invalid UTF-8 in the user name', `Basic ${Buffer.from([0x61, 0xff, 0x3a, 0x78]).toString('base64')}`],
   ])('with a malformed header (%s): 401', async (_label, header) => {
     expectChallenge(await me(header));
   });
