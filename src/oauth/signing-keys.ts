@@ -135,15 +135,20 @@ export function createSigningKeyStore(deps: SigningKeyStoreDeps): SigningKeyStor
     await load();
   }
 
-  async function load(): Promise<Snapshot> {
-    const now = clock.now();
-    const rows = await db
+  /** The active key and retired keys still published (their tokens may not have expired yet). */
+  async function publishedKeyRows(now: Date) {
+    return db
       .selectFrom('oauth_signing_keys')
       .selectAll()
       .where((eb) => eb.or([eb('retired_at', 'is', null), eb('publish_until', '>', now)]))
       .orderBy(ACTIVE_FIRST, 'desc')
       .orderBy('created_at', 'desc')
       .execute();
+  }
+
+  async function load(): Promise<Snapshot> {
+    const now = clock.now();
+    const rows = await publishedKeyRows(now);
     let signer: Signer | undefined;
     const active = rows.find((row) => row.retired_at === null);
     if (active !== undefined) {
@@ -253,14 +258,7 @@ export function createSigningKeyStore(deps: SigningKeyStoreDeps): SigningKeyStor
     },
 
     async list() {
-      const now = clock.now();
-      const rows = await db
-        .selectFrom('oauth_signing_keys')
-        .selectAll()
-        .where((eb) => eb.or([eb('retired_at', 'is', null), eb('publish_until', '>', now)]))
-        .orderBy(ACTIVE_FIRST, 'desc')
-        .orderBy('created_at', 'desc')
-        .execute();
+      const rows = await publishedKeyRows(clock.now());
       return rows.map(toInfo);
     },
   };

@@ -153,7 +153,7 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const FORBIDDEN_VALUE_CHARS = /[\u0000-\u0008\u000A-\u001F\u007F]/;
 // Framing and hop-by-hop headers belong to the HTTP client; content-type follows the configured Content Type.
-const RESERVED_HEADERS = new Set([
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'content-length',
   'host',
   'transfer-encoding',
