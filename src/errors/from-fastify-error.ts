@@ -27,10 +27,7 @@ export function toAppError(error: unknown): AppError {
       return new AppError('PAYLOAD_TOO_LARGE', 'The request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
-      return new AppError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Unsupported content type; send application/scim+json or application/json',
-      );
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type for this endpoint');
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new AppError('URI_TOO_LONG', 'A path parameter is too long');
     case 'FST_ERR_BAD_URL':
