@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { countRows } from '../db/count-rows.js';
 import type { AuditEventRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
@@ -79,7 +80,7 @@ export async function queryAuditEvents(
   if (query.type !== undefined) base = base.where('type', '=', query.type);
   if (query.from !== undefined) base = base.where('occurred_at', '>=', query.from);
   if (query.to !== undefined) base = base.where('occurred_at', '<', query.to);
-  const total = await base.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const totalResults = await countRows(base);
   const events = await base
     .selectAll()
     .orderBy('occurred_at', 'desc')
@@ -87,5 +88,5 @@ export async function queryAuditEvents(
     .offset(query.startIndex - 1)
     .limit(query.count)
     .execute();
-  return { totalResults: Number(total.count), events };
+  return { totalResults, events };
 }

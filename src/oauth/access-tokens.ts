@@ -6,8 +6,8 @@ import type { UserRow } from '../db/database.js';
 import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
+import { isUuid } from '../shared/values.js';
 import { findUserById, findUserByUserName } from '../users/user-repository.js';
-import { isUuid } from '../users/user-service.js';
 import type { ClientService, OAuthClient } from './client-service.js';
 import {
   ACCESS_TOKEN_TYPE,

@@ -1,5 +1,6 @@
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../db/database.js';
+import { isUuid } from '../shared/values.js';
 import { LIST_SEPARATOR } from '../users/claims.js';
 import {
   type ColumnAttribute,
@@ -391,12 +392,10 @@ function textColumn(column: 'user_name' | 'id', test: ValueTest): FilterNode {
   return { kind: 'textColumn', column, test };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 function idNode(condition: Extract<Condition, { kind: 'text' }>): FilterNode {
   const value = condition.value.toLowerCase();
   // Equality through the uuid primary key; a literal that is no UUID cannot equal any id.
-  if (condition.op === 'eq') return UUID.test(value) ? { kind: 'uuid', value } : FALSE;
+  if (condition.op === 'eq') return isUuid(value) ? { kind: 'uuid', value } : FALSE;
   return textColumn('id', { ...condition, value, caseExact: true });
 }
 

@@ -1,8 +1,9 @@
 import { type Filter, parse } from 'scim2-parse-filter';
 import { AppError } from '../errors/app-error.js';
+import { isObject } from '../shared/values.js';
 import type { SchemaDef } from './user-schema.js';
 import { type AttributeDef, CORE_USER_SCHEMA, coreUserSchema, findAttribute, USER_SCHEMAS } from './user-schema.js';
-import { isForbiddenKey, isObject, schemaAttributes } from './user-values.js';
+import { isForbiddenKey, schemaAttributes } from './user-values.js';
 
 /** Where a filter comparison reads from: a sub-attribute, or the item itself for lists of strings. */
 interface FilterOperand {

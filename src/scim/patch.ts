@@ -10,6 +10,7 @@
  * case-sensitively.
  */
 import { AppError } from '../errors/app-error.js';
+import { isObject } from '../shared/values.js';
 import { type AttributePath, matchesFilter, parsePath } from './patch-path.js';
 import {
   type AttributeDef,
@@ -22,7 +23,6 @@ import {
 import {
   assertSafeKeys,
   isExtensionSchema,
-  isObject,
   keepSinglePrimary,
   mergeItems,
   normalizeAttributeValue,

@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode } from '../errors/app-error.js';
+import { isObject } from '../shared/values.js';
 import {
   type AttributeDef,
   CORE_USER_SCHEMA,
@@ -43,10 +44,6 @@ const GROUPS_ATTRIBUTE: AttributeDef = {
   uniqueness: 'none',
   subAttributes: [],
 };
-
-export function isObject(value: unknown): value is ScimObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function isForbiddenKey(name: string): boolean {
   return FORBIDDEN_KEYS.has(name.toLowerCase());

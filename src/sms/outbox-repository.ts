@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Updateable } from 'kysely';
+import { countRows } from '../db/count-rows.js';
 import type { SmsOutboxRow, SmsOutboxTable, SmsState } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 
@@ -171,7 +172,7 @@ export async function listOutboxRows(
   let base = db.selectFrom('sms_outbox');
   if (query.state !== undefined) base = base.where('state', '=', query.state);
   if (query.userId !== undefined) base = base.where('user_id', '=', query.userId);
-  const total = await base.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const totalResults = await countRows(base);
   const rows =
     query.count === 0
       ? []
@@ -197,16 +198,10 @@ export async function listOutboxRows(
           .offset(query.startIndex - 1)
           .limit(query.count)
           .execute();
-  return { totalResults: Number(total.count), rows };
+  return { totalResults, rows };
 }
 
 /** Messages handed to a provider since `since`: the global ceiling's measure. */
 export async function countSentSince(db: Executor, since: Date): Promise<number> {
-  const row = await db
-    .selectFrom('sms_outbox')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('state', '=', 'sent')
-    .where('sent_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  return countRows(db.selectFrom('sms_outbox').where('state', '=', 'sent').where('sent_at', '>=', since));
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import type { Db } from '../db/executor.js';
-import { countAdmins, findUserByUserName, insertUser } from './user-repository.js';
+import { countAdmins, findUserByUserName, insertUser, lockAdministrators } from './user-repository.js';
 
 export interface BootstrapResult {
   created: boolean;
@@ -20,7 +19,7 @@ export async function ensureAdministrator(
 ): Promise<BootstrapResult> {
   return db.transaction().execute(async (trx) => {
     // Serialises concurrent first starts of several instances.
-    await sql`select pg_advisory_xact_lock(hashtext('bootstrap-admin'))`.execute(trx);
+    await lockAdministrators(trx);
     if ((await countAdmins(trx)) > 0) return { created: false, userName };
     const existing = await findUserByUserName(trx, userName);
     if (existing !== undefined) {

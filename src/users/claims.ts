@@ -1,5 +1,6 @@
 import { AppError } from '../errors/app-error.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
+import { isObject } from '../shared/values.js';
 
 /**
  * The one place that maps SCIM attributes to WSO2 claim URIs. The user store keeps
@@ -161,10 +162,6 @@ export function joinList(items: readonly string[]): string | undefined {
 }
 
 type ScimObject = Record<string, unknown>;
-
-function isObject(value: unknown): value is ScimObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function container(resource: ScimObject, schema: string): ScimObject | undefined {
   if (schema === CORE_USER_SCHEMA) return resource;

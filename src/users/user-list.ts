@@ -1,3 +1,4 @@
+import { countRows } from '../db/count-rows.js';
 import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import { parseUserFilter, userFilterToWhere } from '../scim/filter.js';
@@ -17,7 +18,7 @@ export async function listUserRows(
   const filter = query.filter === undefined ? undefined : parseUserFilter(query.filter);
   let base = db.selectFrom('users');
   if (filter !== undefined) base = base.where(userFilterToWhere(filter));
-  const total = await base.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  const totalResults = await countRows(base);
   const rows =
     query.count === 0
       ? []
@@ -28,5 +29,5 @@ export async function listUserRows(
           .offset(query.startIndex - 1)
           .limit(query.count)
           .execute();
-  return { totalResults: Number(total.count), rows };
+  return { totalResults, rows };
 }

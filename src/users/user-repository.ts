@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { countRows } from '../db/count-rows.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 
@@ -33,12 +34,7 @@ export async function deleteUserById(db: Executor, id: string): Promise<boolean>
 }
 
 export async function countAdmins(db: Executor): Promise<number> {
-  const row = await db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('is_admin', '=', true)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  return countRows(db.selectFrom('users').where('is_admin', '=', true));
 }
 
 /** Every change to a user (claims included) moves its version, which is the SCIM ETag. */
@@ -62,12 +58,7 @@ export async function lockAdministrators(db: Executor): Promise<void> {
 }
 
 export async function countActiveAdminsExcept(db: Executor, id: string): Promise<number> {
-  const row = await db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .where('is_admin', '=', true)
-    .where('active', '=', true)
-    .where('id', '!=', id)
-    .executeTakeFirstOrThrow();
-  return Number(row.count);
+  return countRows(
+    db.selectFrom('users').where('is_admin', '=', true).where('active', '=', true).where('id', '!=', id),
+  );
 }

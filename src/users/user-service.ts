@@ -9,6 +9,7 @@ import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } 
 import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
 import type { Clock } from '../shared/clock.js';
 import { maskPhoneNumber } from '../shared/mask.js';
+import { isUuid } from '../shared/values.js';
 import { type MobileUpdatePlan, planMobileUpdate } from '../verification/mobile-update-rules.js';
 import type { VerificationService } from '../verification/verification-service.js';
 import { loadClaims, loadClaimsForUsers, writeClaimChanges } from './claim-repository.js';
@@ -373,10 +374,4 @@ function hasControlCharacter(text: string): boolean {
     const code = character.codePointAt(0) ?? 0;
     return code < 0x20 || code === 0x7f;
   });
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
