@@ -46,7 +46,8 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
-describe('the server process', () => {
+// Two real server starts (tsx compile + embedded PostgreSQL init each) can take a while on a busy 2-core machine.
+describe('the server process', { timeout: 120_000 }, () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'scim-server-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
