@@ -5,9 +5,8 @@
  *
  * Not built on `scim-patch`: it resolves attribute names case-sensitively, has no
  * schema (so no type checks, mutability or WSO2 lists) and would append a second
- * mobile number where WSO2 replaces the one of that type. `scim2-parse-filter`
- * parses the value filters; evaluation is ours because its tester compares
- * case-sensitively.
+ * mobile number where WSO2 replaces the one of that type. Paths and their value
+ * filters are parsed by src/scim/filter-parser.ts, the parser filters use too.
  */
 import { AppError } from '../errors/app-error.js';
 import { isObject } from '../shared/values.js';

@@ -1,6 +1,7 @@
 import { AppError } from '../errors/app-error.js';
 import { claimsToResource, LIST_SEPARATOR } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
+import { parseAttributeList } from './filter-parser.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, findSchema, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
@@ -81,11 +82,7 @@ interface AttributePath {
 }
 
 function parsePaths(list: string): AttributePath[] {
-  return list
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0)
-    .map(parsePath);
+  return parseAttributeList(list).map(parsePath);
 }
 
 function parsePath(entry: string): AttributePath {
