@@ -10,13 +10,16 @@ import { CredentialCache } from './auth/credential-cache.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
+import { createGroupService } from './groups/group-service.js';
 import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
+import { bulkRoutes } from './scim/bulk-routes.js';
 import { discoveryRoutes } from './scim/discovery-routes.js';
+import { groupRoutes } from './scim/group-routes.js';
 import { userRoutes } from './scim/user-routes.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
@@ -97,6 +100,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sameNumber: sameNumberUnder(destinations),
     },
   });
+  const groups = createGroupService({ db, clock });
+  const bulkLimits = { maxOperations: config.BULK_MAX_OPERATIONS, maxPayloadSize: config.BULK_MAX_PAYLOAD_SIZE };
   const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });
   const authenticator = createCompositeAuthenticator(
     createBasicAuthenticator({ db, cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000) }),
@@ -168,10 +173,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (scim) => {
       installErrorHandling(scim, 'scim');
-      await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
+      await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL, bulk: bulkLimits });
       await scim.register(async (protectedScope) => {
         requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(userRoutes, { users, groups, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(groupRoutes, { groups, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(bulkRoutes, { ...bulkLimits, publicBaseUrl: config.PUBLIC_BASE_URL });
       });
     },
     { prefix: '/scim2' },

@@ -18,6 +18,18 @@ export const USER_SCOPES = {
   delete: 'internal_user_mgt_delete',
 } as const;
 
+/** SCIM 2.0 /Groups (WSO2's group management permissions). */
+export const GROUP_SCOPES = {
+  view: 'internal_group_mgt_view',
+  list: 'internal_group_mgt_list',
+  create: 'internal_group_mgt_create',
+  update: 'internal_group_mgt_update',
+  delete: 'internal_group_mgt_delete',
+} as const;
+
+/** POST /scim2/Bulk; each operation also needs its own route's scope (as in WSO2 IS 7.2). */
+export const BULK_SCOPES = { create: 'internal_bulk_resource_create' } as const;
+
 /** SMS senders and the delivery log are server configuration. */
 export const CONFIG_SCOPES = {
   view: 'internal_config_mgt_view',
@@ -44,6 +56,8 @@ export const KEYSTORE_SCOPES = {
 export const ALL_SCOPES: readonly string[] = [
   SELF_SERVICE_SCOPE,
   ...Object.values(USER_SCOPES),
+  ...Object.values(GROUP_SCOPES),
+  ...Object.values(BULK_SCOPES),
   ...Object.values(CONFIG_SCOPES),
   ...Object.values(APPLICATION_SCOPES),
   ...Object.values(KEYSTORE_SCOPES),
@@ -73,6 +87,14 @@ const RULES: Record<string, RouteRule> = {
   'GET /scim2/Me': self,
   'PUT /scim2/Me': self,
   'PATCH /scim2/Me': self,
+  'GET /scim2/Groups': need(GROUP_SCOPES.list),
+  'POST /scim2/Groups/.search': need(GROUP_SCOPES.list),
+  'POST /scim2/Groups': need(GROUP_SCOPES.create),
+  'GET /scim2/Groups/:id': need(GROUP_SCOPES.view),
+  'PUT /scim2/Groups/:id': need(GROUP_SCOPES.update),
+  'PATCH /scim2/Groups/:id': need(GROUP_SCOPES.update),
+  'DELETE /scim2/Groups/:id': need(GROUP_SCOPES.delete),
+  'POST /scim2/Bulk': need(BULK_SCOPES.create),
 
   // Verification codes: the caller's own, or on behalf of a user (privileged).
   [`POST ${IDENTITY}/me/validate-code`]: self,

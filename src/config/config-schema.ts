@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object({
   ),
   BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Maximum request body in bytes'),
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
+  BULK_MAX_OPERATIONS: Int(1000, 1, 100_000, 'Operations one /scim2/Bulk request may carry (maxOperations)'),
+  BULK_MAX_PAYLOAD_SIZE: Int(1_048_576, 1024, 104_857_600, 'Largest /scim2/Bulk body in bytes (maxPayloadSize)'),
 
   SMS_PROVIDER: Type.Optional(
     Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('custom'), Type.Literal('log')]),
@@ -101,4 +103,5 @@ export const OWNED_PREFIXES = [
   'PHONE_',
   'RESEND_',
   'VERIFICATION_',
+  'BULK_',
 ] as const;

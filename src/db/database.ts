@@ -127,6 +127,23 @@ export interface RateLimitCountersTable {
   expires_at: Timestamp;
 }
 
+export interface GroupsTable {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One direct membership: exactly one of member_user_id / member_group_id is set. */
+export interface GroupMembersTable {
+  group_id: string;
+  member_user_id: string | null;
+  member_group_id: string | null;
+  added_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
@@ -140,6 +157,8 @@ export interface Database {
   oauth_revoked_tokens: OAuthRevokedTokensTable;
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -152,3 +171,4 @@ export type AuditEventRow = Selectable<AuditEventsTable>;
 export type OAuthClientRow = Selectable<OAuthClientsTable>;
 export type OAuthSigningKeyRow = Selectable<OAuthSigningKeysTable>;
 export type OAuthGrantRow = Selectable<OAuthGrantsTable>;
+export type GroupRow = Selectable<GroupsTable>;

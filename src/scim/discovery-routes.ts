@@ -3,18 +3,27 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error.js';
 import { methodNotAllowed } from '../http/error-handling.js';
+import type { BulkLimits } from './bulk-routes.js';
+import { CORE_GROUP_SCHEMA, coreGroupSchema, userGroupsAttribute } from './group-schema.js';
 import { LIST_RESPONSE_SCHEMA, MAX_PAGE_SIZE, MAX_PATCH_OPERATIONS, ScimErrorResponses } from './schemas.js';
-import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, findSchema, USER_SCHEMAS, WSO2_USER_SCHEMA } from './user-schema.js';
+import {
+  CORE_USER_SCHEMA,
+  coreUserSchema,
+  ENTERPRISE_USER_SCHEMA,
+  type SchemaDef,
+  USER_SCHEMAS,
+  WSO2_USER_SCHEMA,
+} from './user-schema.js';
 
 const SCIM_JSON = 'application/scim+json; charset=utf-8';
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const discoveryResponses = { 200: AnyObject, ...ScimErrorResponses };
 
 /** RFC 7644 section 4: what this server really supports, nothing more. */
-export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string | undefined }> = async (
-  app,
-  options,
-) => {
+export const discoveryRoutes: FastifyPluginAsyncTypebox<{
+  publicBaseUrl: string | undefined;
+  bulk: BulkLimits;
+}> = async (app, options) => {
   const base = (request: FastifyRequest) => `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}/scim2`;
 
   app.get('/ServiceProviderConfig', { schema: { response: discoveryResponses } }, async (request, reply) =>
@@ -22,7 +31,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',
       patch: { supported: true },
-      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      bulk: { supported: true, ...options.bulk },
       filter: { supported: true, maxResults: MAX_PAGE_SIZE },
       changePassword: { supported: true },
       sort: { supported: false },
@@ -62,33 +71,46 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
     meta: { resourceType: 'ResourceType', location: `${base(request)}/ResourceTypes/User` },
   });
 
+  const groupResourceType = (request: FastifyRequest) => ({
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+    id: 'Group',
+    name: 'Group',
+    endpoint: '/Groups',
+    description: 'Group',
+    schema: CORE_GROUP_SCHEMA,
+    schemaExtensions: [],
+    meta: { resourceType: 'ResourceType', location: `${base(request)}/ResourceTypes/Group` },
+  });
+  const resourceTypes = { User: userResourceType, Group: groupResourceType } as const;
+
   app.get('/ResourceTypes', { schema: { response: discoveryResponses } }, async (request, reply) =>
-    reply.type(SCIM_JSON).send(listOf([userResourceType(request)])),
+    reply.type(SCIM_JSON).send(listOf([userResourceType(request), groupResourceType(request)])),
   );
   app.get(
     '/ResourceTypes/:name',
     { schema: { params: Type.Object({ name: Type.String() }), response: discoveryResponses } },
     async (request, reply) => {
-      if (request.params.name !== 'User')
-        throw new AppError('NOT_FOUND', `Unknown resource type ${request.params.name}`);
-      return reply.type(SCIM_JSON).send(userResourceType(request));
+      const { name } = request.params;
+      if (name !== 'User' && name !== 'Group') throw new AppError('NOT_FOUND', `Unknown resource type ${name}`);
+      return reply.type(SCIM_JSON).send(resourceTypes[name](request));
     },
   );
 
-  const schemaResource = (request: FastifyRequest, schema: (typeof USER_SCHEMAS)[number]) => ({
+  const schemaResource = (request: FastifyRequest, schema: SchemaDef) => ({
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
     ...schema,
     meta: { resourceType: 'Schema', location: `${base(request)}/Schemas/${schema.id}` },
   });
 
   app.get('/Schemas', { schema: { response: discoveryResponses } }, async (request, reply) =>
-    reply.type(SCIM_JSON).send(listOf(USER_SCHEMAS.map((schema) => schemaResource(request, schema)))),
+    reply.type(SCIM_JSON).send(listOf(SERVED_SCHEMAS.map((schema) => schemaResource(request, schema)))),
   );
   app.get(
     '/Schemas/:id',
     { schema: { params: Type.Object({ id: Type.String() }), response: discoveryResponses } },
     async (request, reply) => {
-      const schema = findSchema(request.params.id);
+      const wanted = request.params.id.toLowerCase();
+      const schema = SERVED_SCHEMAS.find((candidate) => candidate.id.toLowerCase() === wanted);
       if (schema === undefined) throw new AppError('NOT_FOUND', `Unknown schema ${request.params.id}`);
       return reply.type(SCIM_JSON).send(schemaResource(request, schema));
     },
@@ -98,6 +120,13 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
     methodNotAllowed(app, url, ['GET']);
   }
 };
+
+/** The User schema as served also declares the read-only `groups` the Groups endpoint maintains. */
+const SERVED_SCHEMAS: readonly SchemaDef[] = [
+  { ...coreUserSchema, attributes: [...coreUserSchema.attributes, userGroupsAttribute] },
+  ...USER_SCHEMAS.filter((schema) => schema.id !== CORE_USER_SCHEMA),
+  coreGroupSchema,
+];
 
 function listOf(resources: unknown[]) {
   return {

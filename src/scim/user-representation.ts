@@ -1,8 +1,10 @@
 import { AppError } from '../errors/app-error.js';
+import type { UserGroup } from '../groups/group.js';
 import { claimsToResource, LIST_SEPARATOR } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
 import { parseAttributeList } from './filter-parser.js';
-import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, findSchema, WSO2_USER_SCHEMA } from './user-schema.js';
+import { groupLocation } from './group-representation.js';
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
 
@@ -13,7 +15,7 @@ export function userLocation(baseUrl: string, id: string): string {
 }
 
 /** The wire form, shaped like WSO2's responses (see the seed's sample responses). */
-export function toScimUser(user: User, baseUrl: string): ScimObject {
+export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGroup[]): ScimObject {
   const attributes = claimsToResource(user.claims);
   const { emails, ...rest } = attributes;
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
@@ -29,6 +31,9 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
       { type: 'default', value: 'Internal/everyone' },
       ...(user.isAdmin ? [{ value: 'admin', display: 'admin' }] : []),
     ],
+    ...(groups === undefined || groups.length === 0
+      ? {}
+      : { groups: groups.map((group) => renderGroup(group, baseUrl)) }),
     ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: renderLists(wso2) }),
     meta: {
       resourceType: 'User',
@@ -37,6 +42,16 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
       location: userLocation(baseUrl, user.id),
       version: etagOf(user),
     },
+  };
+}
+
+/** RFC 7643 section 4.1.2: `type` tells a direct membership from one through a nested group. */
+function renderGroup(group: UserGroup, baseUrl: string): ScimObject {
+  return {
+    value: group.id,
+    $ref: groupLocation(baseUrl, group.id),
+    display: group.display,
+    type: group.direct ? 'direct' : 'indirect',
   };
 }
 
@@ -65,14 +80,49 @@ export function projectAttributes(
   resource: ScimObject,
   attributes: string | undefined,
   excludedAttributes: string | undefined,
+  schemas: ResourceSchemas = USER_RESOURCE_SCHEMAS,
 ): ScimObject {
   if (attributes !== undefined && attributes.trim() !== '') {
-    return pick(resource, parsePaths(attributes));
+    return pick(resource, parsePaths(attributes, schemas));
   }
   if (excludedAttributes !== undefined && excludedAttributes.trim() !== '') {
-    return omit(resource, parsePaths(excludedAttributes));
+    return omit(resource, parsePaths(excludedAttributes, schemas));
   }
   return resource;
+}
+
+/** Which schema URNs may prefix attribute names in `attributes=` (Users and Groups share the projection). */
+export interface ResourceSchemas {
+  core: string;
+  extensions: readonly string[];
+}
+
+const USER_RESOURCE_SCHEMAS: ResourceSchemas = {
+  core: CORE_USER_SCHEMA,
+  extensions: [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA],
+};
+
+/**
+ * Whether a projection returns the top-level attribute `name` (core schema), so that an expensive
+ * attribute (a group's members, a user's groups) is only loaded when it is returned.
+ */
+export function isProjected(
+  name: string,
+  attributes: string | undefined,
+  excludedAttributes: string | undefined,
+  schemas: ResourceSchemas = USER_RESOURCE_SCHEMAS,
+): boolean {
+  const named = (list: string) =>
+    parsePaths(list, schemas).some(
+      (path) => path.container === null && path.attribute.toLowerCase() === name.toLowerCase(),
+    );
+  if (attributes !== undefined && attributes.trim() !== '') return named(attributes);
+  if (excludedAttributes !== undefined && excludedAttributes.trim() !== '') {
+    return !parsePaths(excludedAttributes, schemas).some(
+      (path) => path.container === null && path.sub === null && path.attribute.toLowerCase() === name.toLowerCase(),
+    );
+  }
+  return true;
 }
 
 interface AttributePath {
@@ -81,20 +131,21 @@ interface AttributePath {
   sub: string | null;
 }
 
-function parsePaths(list: string): AttributePath[] {
-  return parseAttributeList(list).map(parsePath);
+function parsePaths(list: string, schemas: ResourceSchemas): AttributePath[] {
+  return parseAttributeList(list).map((entry) => parsePath(entry, schemas));
 }
 
-function parsePath(entry: string): AttributePath {
+function parsePath(entry: string, schemas: ResourceSchemas): AttributePath {
   const lower = entry.toLowerCase();
-  for (const urn of [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA, CORE_USER_SCHEMA]) {
+  for (const urn of [...schemas.extensions, schemas.core]) {
     const prefix = `${urn.toLowerCase()}:`;
     if (lower.startsWith(prefix)) {
       const [attribute = '', sub = null] = entry.slice(prefix.length).split('.');
-      return { container: urn === CORE_USER_SCHEMA ? null : urn, attribute, sub };
+      return { container: urn === schemas.core ? null : urn, attribute, sub };
     }
   }
-  if (findSchema(entry) !== undefined) return { container: findSchema(entry)?.id ?? null, attribute: '', sub: null };
+  const extension = schemas.extensions.find((urn) => urn.toLowerCase() === lower);
+  if (extension !== undefined) return { container: extension, attribute: '', sub: null };
   if (!/^[A-Za-z][\w$-]*(\.[A-Za-z][\w$-]*)?$/.test(entry)) {
     throw new AppError('INVALID_VALUE', `Invalid attribute name '${entry}'`);
   }

@@ -3,17 +3,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
 import type { Actor } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
+import type { GroupService } from '../groups/group-service.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { requestContextOf } from '../http/request-context.js';
 import type { User } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
+import { ifMatchOf, listResponse, pageWindow, SCIM_JSON, baseUrlOf as scimBaseUrlOf } from './responses.js';
 import {
   IdParamsSchema,
-  LIST_RESPONSE_SCHEMA,
   ListQuerySchema,
   ListResponseSchema,
-  MAX_PAGE_SIZE,
   PATCH_OP_SCHEMA,
   PatchBodySchema,
   ProjectionQuerySchema,
@@ -23,15 +23,14 @@ import {
   SEARCH_REQUEST_SCHEMA,
   SearchBodySchema,
 } from './schemas.js';
-import { projectAttributes, toScimUser, userLocation } from './user-representation.js';
+import { isProjected, projectAttributes, toScimUser, userLocation } from './user-representation.js';
 import { CORE_USER_SCHEMA } from './user-schema.js';
 
 export interface UserRoutesOptions {
   users: UserService;
+  groups: GroupService;
   publicBaseUrl: string | undefined;
 }
-
-const SCIM_JSON = 'application/scim+json; charset=utf-8';
 
 /** Who a request acts on and as whom: the only difference between /Users/{id} and /Me. */
 interface Target {
@@ -60,10 +59,27 @@ function selfTarget(request: FastifyRequest): Target {
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, options) => {
   const { users } = options;
-  const baseUrlOf = (request: FastifyRequest) => options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+  const baseUrlOf = (request: FastifyRequest) => scimBaseUrlOf(request, options.publicBaseUrl);
 
-  function sendUser(request: FastifyRequest, reply: FastifyReply, user: User, status = 200, query: Projection = {}) {
-    const body = projectAttributes(toScimUser(user, baseUrlOf(request)), query.attributes, query.excludedAttributes);
+  /** The read-only `groups` (direct and nested), loaded only when the projection returns it. */
+  async function groupsFor(list: readonly User[], query: Projection) {
+    if (!isProjected('groups', query.attributes, query.excludedAttributes)) return undefined;
+    return options.groups.groupsOf(list.map((user) => user.id));
+  }
+
+  async function sendUser(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: User,
+    status = 200,
+    query: Projection = {},
+  ) {
+    const groups = await groupsFor([user], query);
+    const body = projectAttributes(
+      toScimUser(user, baseUrlOf(request), groups?.get(user.id)),
+      query.attributes,
+      query.excludedAttributes,
+    );
     return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
   }
 
@@ -72,20 +88,19 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     reply: FastifyReply,
     query: { filter?: string | undefined; startIndex?: number | undefined; count?: number | undefined } & Projection,
   ) {
-    // Past the last result the page is simply empty; the cap keeps the SQL offset within bigint.
-    const startIndex = Math.min(Number.MAX_SAFE_INTEGER, Math.max(1, query.startIndex ?? 1));
-    const count = Math.min(MAX_PAGE_SIZE, Math.max(0, query.count ?? 100));
+    const { startIndex, count } = pageWindow(query);
     const page = await users.listUsers({ filter: query.filter, startIndex, count });
     const base = baseUrlOf(request);
-    return reply.type(SCIM_JSON).send({
-      schemas: [LIST_RESPONSE_SCHEMA],
-      totalResults: page.totalResults,
-      startIndex,
-      itemsPerPage: page.users.length,
-      Resources: page.users.map((user) =>
-        projectAttributes(toScimUser(user, base), query.attributes, query.excludedAttributes),
+    const groups = await groupsFor(page.users, query);
+    return reply.type(SCIM_JSON).send(
+      listResponse(
+        page.totalResults,
+        startIndex,
+        page.users.map((user) =>
+          projectAttributes(toScimUser(user, base, groups?.get(user.id)), query.attributes, query.excludedAttributes),
+        ),
       ),
-    });
+    );
   }
 
   const userResponses = { 200: ScimUserSchema, ...ScimErrorResponses };
@@ -217,9 +232,4 @@ function assertUserSchemas(body: Record<string, unknown>): void {
     schemas.every((schema) => typeof schema === 'string') &&
     schemas.some((schema) => typeof schema === 'string' && schema.toLowerCase() === CORE_USER_SCHEMA.toLowerCase());
   if (!valid) throw new AppError('INVALID_SYNTAX', `'schemas' must be an array that contains ${CORE_USER_SCHEMA}`);
-}
-
-function ifMatchOf(request: FastifyRequest): string | undefined {
-  const header = request.headers['if-match'];
-  return typeof header === 'string' && header.trim() !== '' ? header : undefined;
 }

@@ -36,7 +36,7 @@ export const USER_EXTENSION_SCHEMAS = [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA]
 
 type AttributeOptions = Partial<Omit<AttributeDef, 'name' | 'description'>>;
 
-function attr(name: string, description: string, options: AttributeOptions = {}): AttributeDef {
+export function attr(name: string, description: string, options: AttributeOptions = {}): AttributeDef {
   return {
     name,
     type: 'string',

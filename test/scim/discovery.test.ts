@@ -41,7 +41,7 @@ describe('SCIM discovery endpoints', () => {
     expect(body).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: true },
       sort: { supported: false },
@@ -53,12 +53,19 @@ describe('SCIM discovery endpoints', () => {
     );
   });
 
-  it('/ResourceTypes lists User with both extensions', async () => {
+  it('/ResourceTypes lists User with both extensions, and Group', async () => {
     const response = await get('/scim2/ResourceTypes');
     expect(response.statusCode).toBe(200);
     const body = json(response);
-    expect(body).toMatchObject({ schemas: [SCIM.listResponse], totalResults: 1, startIndex: 1, itemsPerPage: 1 });
-    const [user] = body.Resources as Record<string, unknown>[];
+    expect(body).toMatchObject({ schemas: [SCIM.listResponse], totalResults: 2, startIndex: 1, itemsPerPage: 2 });
+    const [user, group] = body.Resources as Record<string, unknown>[];
+    expect(group).toMatchObject({
+      id: 'Group',
+      name: 'Group',
+      endpoint: '/Groups',
+      schema: 'urn:ietf:params:scim:schemas:core:2.0:Group',
+      meta: { resourceType: 'ResourceType', location: 'http://localhost:80/scim2/ResourceTypes/Group' },
+    });
     expect(user).toMatchObject({
       schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
       id: 'User',
@@ -73,23 +80,31 @@ describe('SCIM discovery endpoints', () => {
     });
   });
 
-  it('/ResourceTypes/User matches the list entry; other types are 404', async () => {
+  it('/ResourceTypes/User and /Group match the list entries; other types are 404', async () => {
+    const list = json(await get('/scim2/ResourceTypes'));
     const single = await get('/scim2/ResourceTypes/User');
     expect(single.statusCode).toBe(200);
-    const list = json(await get('/scim2/ResourceTypes'));
     expect(json(single)).toEqual((list.Resources as unknown[])[0]);
     const group = await get('/scim2/ResourceTypes/Group');
-    expect(group.statusCode).toBe(404);
-    expect(json(group)).toMatchObject({ schemas: [SCIM.error], status: '404' });
+    expect(group.statusCode).toBe(200);
+    expect(json(group)).toEqual((list.Resources as unknown[])[1]);
+    const other = await get('/scim2/ResourceTypes/Role');
+    expect(other.statusCode).toBe(404);
+    expect(json(other)).toMatchObject({ schemas: [SCIM.error], status: '404' });
   });
 
-  it('/Schemas lists the core, enterprise and WSO2 schemas', async () => {
+  it('/Schemas lists the core, enterprise and WSO2 schemas, and the Group schema', async () => {
     const response = await get('/scim2/Schemas');
     expect(response.statusCode).toBe(200);
     const body = json(response);
-    expect(body).toMatchObject({ schemas: [SCIM.listResponse], totalResults: 3, itemsPerPage: 3 });
+    expect(body).toMatchObject({ schemas: [SCIM.listResponse], totalResults: 4, itemsPerPage: 4 });
     const schemas = body.Resources as SchemaResource[];
-    expect(schemas.map((schema) => schema.id)).toEqual([SCIM.core, SCIM.enterprise, SCIM.wso2]);
+    expect(schemas.map((schema) => schema.id)).toEqual([
+      SCIM.core,
+      SCIM.enterprise,
+      SCIM.wso2,
+      'urn:ietf:params:scim:schemas:core:2.0:Group',
+    ]);
     for (const schema of schemas) {
       expect(schema.meta).toEqual({
         resourceType: 'Schema',
@@ -109,6 +124,28 @@ describe('SCIM discovery endpoints', () => {
     expect(attribute(core, 'emails').subAttributes?.map((sub) => sub.name)).toEqual(
       expect.arrayContaining(['value', 'type', 'primary']),
     );
+    expect(attribute(core, 'groups')).toMatchObject({ type: 'complex', multiValued: true, mutability: 'readOnly' });
+    expect(attribute(core, 'groups').subAttributes?.map((sub) => sub.name)).toEqual([
+      'value',
+      '$ref',
+      'display',
+      'type',
+    ]);
+  });
+
+  it('the Group schema: displayName required and unique, members of users and groups', async () => {
+    const response = await get('/scim2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group');
+    expect(response.statusCode).toBe(200);
+    const group = json(response) as unknown as SchemaResource;
+    expect(group).toMatchObject({ id: 'urn:ietf:params:scim:schemas:core:2.0:Group', name: 'Group' });
+    expect(attribute(group, 'displayName')).toMatchObject({ required: true, uniqueness: 'server' });
+    const members = attribute(group, 'members');
+    expect(members).toMatchObject({ type: 'complex', multiValued: true, mutability: 'readWrite' });
+    expect(members.subAttributes?.map((sub) => sub.name)).toEqual(['value', '$ref', 'type', 'display']);
+    expect(members.subAttributes?.find((sub) => sub.name === '$ref')).toMatchObject({
+      type: 'reference',
+      referenceTypes: ['User', 'Group'],
+    });
   });
 
   it('the enterprise schema has pendingMobileNumber, read-only', async () => {
@@ -134,7 +171,7 @@ describe('SCIM discovery endpoints', () => {
     const upper = await get(`/scim2/Schemas/${SCIM.enterprise.toUpperCase()}`);
     expect(upper.statusCode).toBe(200);
     expect(json(upper).id).toBe(SCIM.enterprise);
-    for (const urn of ['urn:ietf:params:scim:schemas:core:2.0:Group', 'nope', '%00']) {
+    for (const urn of ['urn:ietf:params:scim:schemas:core:2.0:Role', 'nope', '%00']) {
       const response = await get(`/scim2/Schemas/${urn}`);
       expect(response.statusCode, urn).toBe(404);
       expect(json(response)).toMatchObject({ schemas: [SCIM.error], status: '404' });
@@ -162,6 +199,7 @@ describe('SCIM discovery endpoints', () => {
     '/scim2/ServiceProviderConfig',
     '/scim2/ResourceTypes',
     '/scim2/ResourceTypes/User',
+    '/scim2/ResourceTypes/Group',
     '/scim2/Schemas',
     `/scim2/Schemas/${SCIM.core}`,
   ])('POST, PUT, PATCH and DELETE on %s answer 405', async (url) => {

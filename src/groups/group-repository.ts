@@ -1,0 +1,177 @@
+import { sql } from 'kysely';
+import { countRows } from '../db/count-rows.js';
+import type { GroupRow } from '../db/database.js';
+import type { Executor } from '../db/executor.js';
+import type { Member, MemberKind, UserGroup } from './group.js';
+
+/** Keeps every statement far below PostgreSQL's 65,535 bind parameters, whatever a PUT sends. */
+const CHUNK = 1000;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += CHUNK) result.push(items.slice(start, start + CHUNK));
+  return result;
+}
+
+export async function findGroupById(db: Executor, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The row lock that serialises writes to one group (and its ETag). */
+export async function lockGroupById(db: Executor, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('groups').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findGroupByDisplayName(db: Executor, displayName: string): Promise<GroupRow | undefined> {
+  return db
+    .selectFrom('groups')
+    .selectAll()
+    .where(sql<string>`lower(display_name)`, '=', displayName.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function insertGroup(
+  db: Executor,
+  row: { id: string; display_name: string; external_id: string | null; created_at: Date; updated_at: Date },
+): Promise<GroupRow> {
+  return db.insertInto('groups').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Every write moves the version, which is the group's ETag. */
+export async function bumpGroupVersion(
+  db: Executor,
+  id: string,
+  now: Date,
+  changes: { display_name?: string; external_id?: string | null },
+): Promise<GroupRow> {
+  return db
+    .updateTable('groups')
+    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: now }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function deleteGroupById(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Which of `ids` are users and which are groups (ids that are neither are absent from both sets). */
+export async function classifyIds(db: Executor, ids: readonly string[]): Promise<Map<string, MemberKind>> {
+  const kinds = new Map<string, MemberKind>();
+  for (const part of chunks(ids)) {
+    const users = await db.selectFrom('users').select('id').where('id', 'in', part).execute();
+    for (const { id } of users) kinds.set(id, 'User');
+    const groups = await db.selectFrom('groups').select('id').where('id', 'in', part).execute();
+    for (const { id } of groups) kinds.set(id, 'Group');
+  }
+  return kinds;
+}
+
+/** Inserts memberships; those that exist already are left as they are (adding twice is harmless). */
+export async function addMemberships(
+  db: Executor,
+  groupId: string,
+  members: readonly { id: string; kind: MemberKind }[],
+  now: Date,
+): Promise<void> {
+  for (const part of chunks(members)) {
+    await db
+      .insertInto('group_members')
+      .values(
+        part.map((member) => ({
+          group_id: groupId,
+          member_user_id: member.kind === 'User' ? member.id : null,
+          member_group_id: member.kind === 'Group' ? member.id : null,
+          added_at: now,
+        })),
+      )
+      .onConflict((conflict) => conflict.doNothing())
+      .execute();
+  }
+}
+
+export async function removeMemberships(db: Executor, groupId: string, ids: readonly string[]): Promise<void> {
+  for (const part of chunks(ids)) {
+    await db
+      .deleteFrom('group_members')
+      .where('group_id', '=', groupId)
+      .where((eb) => eb.or([eb('member_user_id', 'in', part), eb('member_group_id', 'in', part)]))
+      .execute();
+  }
+}
+
+export async function removeAllMemberships(db: Executor, groupId: string): Promise<void> {
+  await db.deleteFrom('group_members').where('group_id', '=', groupId).execute();
+}
+
+/** Direct members of the groups, with their display names, in the order they were added. */
+export async function loadMembers(db: Executor, groupIds: readonly string[]): Promise<Map<string, Member[]>> {
+  const byGroup = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return byGroup;
+  const rows = await db
+    .selectFrom('group_members as m')
+    .leftJoin('users as u', 'u.id', 'm.member_user_id')
+    .leftJoin('groups as g', 'g.id', 'm.member_group_id')
+    .select(['m.group_id', 'm.member_user_id', 'm.member_group_id', 'u.user_name', 'g.display_name'])
+    .where('m.group_id', 'in', groupIds)
+    .orderBy('m.added_at')
+    .orderBy('m.member_user_id')
+    .orderBy('m.member_group_id')
+    .execute();
+  for (const row of rows) {
+    const member: Member =
+      row.member_user_id !== null
+        ? { id: row.member_user_id, kind: 'User', display: row.user_name ?? '' }
+        : { id: row.member_group_id ?? '', kind: 'Group', display: row.display_name ?? '' };
+    byGroup.get(row.group_id)?.push(member);
+  }
+  return byGroup;
+}
+
+/** The groups `groupId` is in, directly or through other groups, and itself. */
+export async function ancestorsOf(db: Executor, groupId: string): Promise<Set<string>> {
+  const result = await sql<{ id: string }>`
+    with recursive ancestors(id) as (
+      select cast(${groupId} as uuid)
+      union
+      select m.group_id from group_members m join ancestors a on m.member_group_id = a.id
+    )
+    select id from ancestors`.execute(db);
+  return new Set(result.rows.map((row) => row.id));
+}
+
+/** Serialises changes to group nesting, so two concurrent writes cannot close a cycle between them. */
+export async function lockGroupNesting(db: Executor): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('group_nesting'))`.execute(db);
+}
+
+/**
+ * The groups of each user: direct memberships, and the groups those groups are in (transitively).
+ * One recursive query for a whole page of users; UNION stops on any cycle.
+ */
+export async function groupsOfUsers(db: Executor, userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
+  const byUser = new Map<string, UserGroup[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const result = await sql<{ user_id: string; id: string; display_name: string; direct: boolean }>`
+    with recursive memberships(user_id, group_id, direct) as (
+      select member_user_id, group_id, true from group_members
+      where member_user_id in (${sql.join(userIds.map((id) => sql`cast(${id} as uuid)`))})
+      union
+      select m.user_id, gm.group_id, false
+      from memberships m join group_members gm on gm.member_group_id = m.group_id
+    )
+    select m.user_id, g.id, g.display_name, bool_or(m.direct) as direct
+    from memberships m join groups g on g.id = m.group_id
+    group by m.user_id, g.id, g.display_name
+    order by lower(g.display_name), g.id`.execute(db);
+  for (const row of result.rows) {
+    byUser.get(row.user_id)?.push({ id: row.id, display: row.display_name, direct: row.direct });
+  }
+  return byUser;
+}
+
+export async function countGroups(db: Executor): Promise<number> {
+  return countRows(db.selectFrom('groups'));
+}
