@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { countRows } from '../db/count-rows.js';
 import type { GroupRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { Member, MemberKind, UserGroup } from './group.js';
@@ -170,8 +169,4 @@ export async function groupsOfUsers(db: Executor, userIds: readonly string[]): P
     byUser.get(row.user_id)?.push({ id: row.id, display: row.display_name, direct: row.direct });
   }
   return byUser;
-}
-
-export async function countGroups(db: Executor): Promise<number> {
-  return countRows(db.selectFrom('groups'));
 }
