@@ -21,6 +21,8 @@ import { deriveSecretKeys } from '../src/shared/secret-keys.js';
 import { ensureAdministrator } from '../src/users/bootstrap-admin.js';
 
 const USERS = 10_000;
+const BIG_GROUP_MEMBERS = 50_000;
+const GROUPS_OF_ONE_USER = 1_000;
 const DURATION = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
 const CONNECTIONS = 20;
 const ADMIN_PASSWORD = 'bench-admin-password';
@@ -53,6 +55,9 @@ async function run(databaseUrl: string): Promise<void> {
   await ensureAdministrator(database.db, 'admin', ADMIN_PASSWORD, new Date());
   const userIds = await seedUsers(database.db);
   const sampleId = userIds[0] ?? '';
+  const bigGroupId = await seedBigGroup(database.db);
+  const joinerId = userIds[1] ?? '';
+  await seedGroupsOf(database.db, joinerId);
 
   const config = loadConfig({ SECRET_KEY: SECRET, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', SMS_PROVIDER: 'log' });
   const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
@@ -94,6 +99,30 @@ async function run(databaseUrl: string): Promise<void> {
       requests: [{ method: 'PATCH', body: patchBody, setupRequest: (request) => ({ ...request, path: anyUser() }) }],
     }),
   );
+  const givenNamePatch = results.at(-1);
+  const addMember = (request: { path?: string }) => ({
+    ...request,
+    body: JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        { op: 'add', path: 'members', value: [{ value: userIds[Math.floor(Math.random() * userIds.length)] }] },
+      ],
+    }),
+  });
+  results.push(
+    await measure(`PATCH add one member to a ${BIG_GROUP_MEMBERS}-member group`, {
+      url: `${appUrl}/scim2/Groups/${bigGroupId}`,
+      headers: patchHeaders,
+      requests: [{ method: 'PATCH', setupRequest: addMember }],
+    }),
+  );
+  results.push(
+    await measure(`GET /scim2/Users/{id} of a user in ${GROUPS_OF_ONE_USER} groups`, {
+      url: `${appUrl}/scim2/Users/${joinerId}`,
+      headers: { authorization: auth },
+    }),
+  );
+  const groupScenarios = results.slice(-2);
   results.push(
     await measure('PATCH of one user by 20 clients at once (row lock)', {
       url: `${appUrl}/scim2/Users/${sampleId}`,
@@ -103,6 +132,7 @@ async function run(databaseUrl: string): Promise<void> {
     }),
   );
   report(results);
+  if (givenNamePatch !== undefined) compare(givenNamePatch, groupScenarios);
   await baseline.close();
   await app.close();
   await database.db.destroy();
@@ -139,6 +169,58 @@ async function seedUsers(db: Awaited<ReturnType<typeof createDatabase>>['db']): 
       .execute();
   }
   return ids;
+}
+
+/** One group of BIG_GROUP_MEMBERS users (bare rows: members need no claims). */
+async function seedBigGroup(db: Awaited<ReturnType<typeof createDatabase>>['db']): Promise<string> {
+  const groupId = randomUUID();
+  const now = new Date();
+  await db
+    .insertInto('groups')
+    .values({ id: groupId, display_name: 'big', created_at: now, updated_at: now })
+    .execute();
+  for (let start = 0; start < BIG_GROUP_MEMBERS; start += 1000) {
+    const batch = Array.from({ length: 1000 }, (_, offset) => ({ id: randomUUID(), index: start + offset }));
+    await db
+      .insertInto('users')
+      .values(batch.map((user) => ({ id: user.id, user_name: `member${user.index}` })))
+      .execute();
+    await db
+      .insertInto('group_members')
+      .values(
+        batch.map((user) => ({ group_id: groupId, member_user_id: user.id, member_group_id: null, added_at: now })),
+      )
+      .execute();
+  }
+  return groupId;
+}
+
+/** GROUPS_OF_ONE_USER groups with `userId` as a direct member. */
+async function seedGroupsOf(db: Awaited<ReturnType<typeof createDatabase>>['db'], userId: string): Promise<void> {
+  const now = new Date();
+  const groups = Array.from({ length: GROUPS_OF_ONE_USER }, (_, index) => ({
+    id: randomUUID(),
+    display_name: `group${index}`,
+    created_at: now,
+    updated_at: now,
+  }));
+  await db.insertInto('groups').values(groups).execute();
+  await db
+    .insertInto('group_members')
+    .values(
+      groups.map((group) => ({ group_id: group.id, member_user_id: userId, member_group_id: null, added_at: now })),
+    )
+    .execute();
+}
+
+/** The issue's yardstick: each group scenario against a PATCH of name.givenName in the same run. */
+function compare(reference: Result, scenarios: Result[]): void {
+  process.stdout.write(`\n| scenario | req/s vs PATCH givenName | p99 vs PATCH givenName |\n|---|---|---|\n`);
+  for (const result of scenarios) {
+    const throughput = (result.requestsPerSecond / reference.requestsPerSecond).toFixed(2);
+    const latency = (result.p99Ms / Math.max(1, reference.p99Ms)).toFixed(2);
+    process.stdout.write(`| ${result.name} | ${throughput} | ${latency}x |\n`);
+  }
 }
 
 async function measure(name: string, options: autocannon.Options): Promise<Result> {
