@@ -296,6 +296,13 @@ describe('Bulk permissions', () => {
 
   const operation = () => ({ method: 'POST', path: '/Groups', bulkId: 'g', data: { displayName: uniqueName('Perm') } });
 
+  it('other methods on /Bulk answer 405 with Allow: POST', async () => {
+    const response = await scimRequest(t, { method: 'GET', url: '/scim2/Bulk' });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe('POST');
+    expect(json(response)).toMatchObject({ schemas: [SCIM.error], status: '405' });
+  });
+
   it('a plain user gets 403 for the request; no credentials 401', async () => {
     const plain = await createUser(t, uniqueName('plain'));
     const forbidden = await scimRequest(t, {
