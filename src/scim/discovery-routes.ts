@@ -25,7 +25,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{ publicBaseUrl: string 
       bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
       filter: { supported: true, maxResults: MAX_PAGE_SIZE },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       authenticationSchemes: [
         {

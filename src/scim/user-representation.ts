@@ -1,7 +1,8 @@
 import { AppError } from '../errors/app-error.js';
-import { claimsToResource, LIST_SEPARATOR } from '../users/claims.js';
+import { LIST_SEPARATOR } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
 import { parseAttributeList } from './filter-parser.js';
+import { attributesToResource } from './user-mapping.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, findSchema, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
@@ -12,10 +13,9 @@ export function userLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/scim2/Users/${id}`;
 }
 
-/** The wire form, shaped like WSO2's responses (see the seed's sample responses). */
+/** The wire form: RFC 7643 shapes (multi-valued attributes as objects), WSO2's comma-joined mobile lists. */
 export function toScimUser(user: User, baseUrl: string): ScimObject {
-  const attributes = claimsToResource(user.claims);
-  const { emails, ...rest } = attributes;
+  const rest = attributesToResource(user.attributes);
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
   delete rest[WSO2_USER_SCHEMA];
   return {
@@ -23,7 +23,6 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
     id: user.id,
     userName: user.userName,
     ...rest,
-    ...(Array.isArray(emails) ? { emails: emails.map(renderEmail) } : {}),
     active: user.active,
     roles: [
       { type: 'default', value: 'Internal/everyone' },
@@ -38,15 +37,6 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
       version: etagOf(user),
     },
   };
-}
-
-/** WSO2 renders the untyped primary email as a bare string. */
-function renderEmail(item: unknown): unknown {
-  if (typeof item !== 'object' || item === null) return item;
-  const email = item as ScimObject;
-  return email.type === undefined && Object.keys(email).every((key) => key === 'value' || key === 'primary')
-    ? email.value
-    : email;
 }
 
 /** WSO2 sends the multi-valued mobile lists as comma-separated strings. */
