@@ -154,14 +154,27 @@ async function seedUsers(db: Awaited<ReturnType<typeof createDatabase>>['db']): 
         batch.flatMap((user) => [
           { user_id: user.id, claim_uri: 'http://wso2.org/claims/givenname', value: `Given${user.index}` },
           { user_id: user.id, claim_uri: 'http://wso2.org/claims/lastname', value: `Family${user.index}` },
+        ]),
+      )
+      .execute();
+    await db
+      .insertInto('user_values')
+      .values(
+        batch.flatMap((user) => [
           {
             user_id: user.id,
-            claim_uri: 'http://wso2.org/claims/emailaddress',
+            attribute: 'emails',
+            ordinal: 0,
+            sub_attribute: 'value',
             value: `user${user.index}@example.com`,
           },
+          { user_id: user.id, attribute: 'emails', ordinal: 0, sub_attribute: 'primary', value: 'true' },
+          { user_id: user.id, attribute: 'phoneNumbers', ordinal: 0, sub_attribute: 'type', value: 'mobile' },
           {
             user_id: user.id,
-            claim_uri: 'http://wso2.org/claims/mobile',
+            attribute: 'phoneNumbers',
+            ordinal: 0,
+            sub_attribute: 'value',
             value: `07${String(user.index).padStart(8, '0')}`,
           },
         ]),

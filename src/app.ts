@@ -116,6 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Clients (Okta among them) address collections with a trailing slash: /scim2/Users/ is /scim2/Users.
+    routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
     frameworkErrors: (error, request, reply) =>
       sendError(toAppError(error), request.url.startsWith('/scim2') ? 'scim' : 'identity', request, reply),

@@ -21,6 +21,15 @@ export interface UserClaimsTable {
   value: string;
 }
 
+/** One sub-attribute of one item of a multi-valued attribute (emails, phoneNumbers, ...); `primary` only when true. */
+export interface UserValuesTable {
+  user_id: string;
+  attribute: string;
+  ordinal: number;
+  sub_attribute: string;
+  value: string;
+}
+
 export interface VerificationCodesTable {
   id: string;
   user_id: string;
@@ -147,6 +156,7 @@ export interface GroupMembersTable {
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
+  user_values: UserValuesTable;
   verification_codes: VerificationCodesTable;
   sms_outbox: SmsOutboxTable;
   sms_senders: SmsSendersTable;

@@ -38,13 +38,11 @@ export function methodNotAllowed(scope: FastifyInstance, url: string, allowed: r
   const all = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
   const others = all.filter((method) => !allowed.includes(method));
   if (others.length === 0) return;
-  scope.route({
-    method: others,
-    url,
-    handler: async () => {
-      throw new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allowed.join(', ')}`, {
-        headers: { allow: allowed.join(', ') },
-      });
-    },
-  });
+  const refuse = async () => {
+    throw new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allowed.join(', ')}`, {
+      headers: { allow: allowed.join(', ') },
+    });
+  };
+  // Refused in onRequest, before the body is parsed: a malformed or oversized body still gets the 405.
+  scope.route({ method: others, url, onRequest: refuse, handler: refuse });
 }

@@ -34,7 +34,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{
       bulk: { supported: true, ...options.bulk },
       filter: { supported: true, maxResults: MAX_PAGE_SIZE },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       authenticationSchemes: [
         {

@@ -7,7 +7,7 @@ import type { GroupService } from '../groups/group-service.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { etagOf } from '../users/user.js';
-import { groupFilterToCondition, groupSortOf } from './group-filter.js';
+import { parseGroupFilter, parseGroupSort } from './group-filter.js';
 import { ignoredKeys, toGroupInput } from './group-input.js';
 import { toGroupChanges } from './group-patch.js';
 import { GROUP_RESOURCE_SCHEMAS, groupLocation, toScimGroup } from './group-representation.js';
@@ -90,8 +90,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
   async function sendPage(request: FastifyRequest, reply: FastifyReply, query: PageQuery) {
     const { startIndex, count } = pageWindow(query);
     const page = await groups.listGroups({
-      where: query.filter === undefined ? undefined : groupFilterToCondition(query.filter),
-      sort: groupSortOf(query.sortBy, query.sortOrder),
+      filter: query.filter === undefined ? undefined : parseGroupFilter(query.filter),
+      sort: parseGroupSort(query.sortBy, query.sortOrder),
       startIndex,
       count,
     });

@@ -1,11 +1,11 @@
 /**
  * SCIM PATCH semantics (RFC 7644 section 3.5.2) over the canonical user form, with
- * the WSO2 twists: one value per type for emails/phoneNumbers/addresses, and the
+ * the WSO2 twists: adding a mobile phone number changes the primary mobile, and the
  * comma-separated mobile number lists of urn:scim:wso2:schema.
  *
  * Not built on `scim-patch`: it resolves attribute names case-sensitively, has no
  * schema (so no type checks, mutability or WSO2 lists) and would append a second
- * mobile number where WSO2 replaces the one of that type. Paths and their value
+ * mobile number where WSO2 replaces the primary one. Paths and their value
  * filters are parsed by src/scim/filter-parser.ts, the parser filters use too.
  */
 import { AppError } from '../errors/app-error.js';
@@ -21,6 +21,7 @@ import {
 } from './user-schema.js';
 import {
   assertSafeKeys,
+  type IgnoredAttributes,
   isExtensionSchema,
   keepSinglePrimary,
   mergeItems,
@@ -30,13 +31,12 @@ import {
   normalizeSimple,
   type ScimObject,
   sameItem,
-  sameType,
   schemaAttributes,
   withoutKey,
 } from './user-values.js';
 
 export type { ScimObject } from './user-values.js';
-export { normalizeUserInput } from './user-values.js';
+export { type IgnoredAttributes, normalizeUserInput } from './user-values.js';
 
 export interface PatchOperation {
   op: string;
@@ -173,11 +173,11 @@ function applyValues(resource: ScimObject, schema: SchemaDef, values: ScimObject
   }
 }
 
-function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown): void {
+function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown, ignored: IgnoredAttributes): void {
   if (kind === 'remove') throw noTarget('A remove operation needs a path');
   if (value === undefined || value === null) throw invalidValue(`A ${kind} operation needs a value`);
   if (!isObject(value)) throw invalidValue('Without a path the value must be an object');
-  const normalized = normalizePatchValue(value);
+  const normalized = normalizePatchValue(value, ignored);
   const core: ScimObject = {};
   for (const [key, item] of Object.entries(normalized)) {
     const schema = isExtensionSchema(key) ? findSchema(key) : undefined;
@@ -187,9 +187,15 @@ function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown): v
   applyValues(resource, coreUserSchema, core, kind);
 }
 
-function applyToExtension(resource: ScimObject, schema: SchemaDef, kind: OpKind, value: unknown): void {
+function applyToExtension(
+  resource: ScimObject,
+  schema: SchemaDef,
+  kind: OpKind,
+  value: unknown,
+  ignored: IgnoredAttributes,
+): void {
   if (kind !== 'remove') {
-    applyWithoutPath(resource, kind, isObject(value) ? { [schema.id]: value } : value);
+    applyWithoutPath(resource, kind, isObject(value) ? { [schema.id]: value } : value, ignored);
     return;
   }
   const holder = holderFor(resource, schema.id);
@@ -240,13 +246,12 @@ function isEmptyItem(item: unknown): boolean {
   return isObject(item) && Object.keys(item).length === 0;
 }
 
-/** After items were changed in place: one value per type (changed items win), no duplicates, one primary. */
+/** After items were changed in place: no empty items, no duplicates, one primary (a changed item wins it). */
 function settleItems(def: AttributeDef, items: unknown[], changed: ReadonlySet<unknown>): unknown[] {
   const fresh = items.filter((item) => changed.has(item));
   const kept: unknown[] = [];
   for (const item of items) {
     if (isEmptyItem(item)) continue;
-    if (!changed.has(item) && fresh.some((other) => sameType(def, other, item))) continue;
     if (kept.some((other) => sameItem(def, other, item))) continue;
     kept.push(item);
   }
@@ -346,19 +351,19 @@ function applyWithPath(resource: ScimObject, target: AttributePath, kind: OpKind
   }
 }
 
-function applyOperation(resource: ScimObject, operation: PatchOperation): void {
+function applyOperation(resource: ScimObject, operation: PatchOperation, ignored: IgnoredAttributes): void {
   if (!isObject(operation)) throw new AppError('INVALID_SYNTAX', 'Each PATCH operation must be an object');
   const kind = parseOp(operation.op);
   const { path, value } = operation;
   assertSafeKeys(value);
   if (path === undefined) {
-    applyWithoutPath(resource, kind, value);
+    applyWithoutPath(resource, kind, value, ignored);
     return;
   }
   if (typeof path !== 'string') throw new AppError('INVALID_PATH', 'The path must be a string');
   const target = parsePath(path);
   if (kind !== 'remove' && value === undefined) throw invalidValue(`A ${kind} operation needs a value`);
-  if (target.kind === 'extension') applyToExtension(resource, target.schema, kind, value);
+  if (target.kind === 'extension') applyToExtension(resource, target.schema, kind, value, ignored);
   else applyWithPath(resource, target, kind, value);
 }
 
@@ -366,10 +371,14 @@ function applyOperation(resource: ScimObject, operation: PatchOperation): void {
  * Applies PATCH operations in order to a copy of the resource. The first failing
  * operation throws, so the caller's transaction applies all or nothing.
  */
-export function applyPatch(resource: ScimObject, operations: readonly PatchOperation[]): ScimObject {
+export function applyPatch(
+  resource: ScimObject,
+  operations: readonly PatchOperation[],
+  ignored: IgnoredAttributes = [],
+): ScimObject {
   const working = structuredClone(resource);
   for (const operation of operations) {
-    applyOperation(working, operation);
+    applyOperation(working, operation, ignored);
     pruneEmptyExtensions(working);
   }
   return working;

@@ -64,6 +64,8 @@ export const ListQuerySchema = Type.Object({
   filter: Type.Optional(Type.String({ maxLength: 4096 })),
   startIndex: Type.Integer({ default: 1 }),
   count: Type.Integer({ default: 100 }),
+  sortBy: Type.Optional(Type.String({ maxLength: 256 })),
+  sortOrder: Type.Optional(Type.String({ maxLength: 16 })),
   attributes: Type.Optional(Type.String({ maxLength: 2048 })),
   excludedAttributes: Type.Optional(Type.String({ maxLength: 2048 })),
 });
@@ -73,6 +75,8 @@ export const SearchBodySchema = Type.Object({
   filter: Type.Optional(Type.String({ maxLength: 4096 })),
   startIndex: Type.Optional(Type.Integer()),
   count: Type.Optional(Type.Integer()),
+  sortBy: Type.Optional(Type.String({ maxLength: 256 })),
+  sortOrder: Type.Optional(Type.String({ maxLength: 16 })),
   attributes: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
   excludedAttributes: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
 });

@@ -1,9 +1,10 @@
 import { AppError } from '../errors/app-error.js';
 import type { UserGroup } from '../groups/group.js';
-import { claimsToResource, LIST_SEPARATOR } from '../users/claims.js';
+import { LIST_SEPARATOR } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
 import { parseAttributeList } from './filter-parser.js';
 import { groupLocation } from './group-representation.js';
+import { attributesToResource } from './user-mapping.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
@@ -14,10 +15,9 @@ export function userLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/scim2/Users/${id}`;
 }
 
-/** The wire form, shaped like WSO2's responses (see the seed's sample responses). */
+/** The wire form: RFC 7643 shapes (multi-valued attributes as objects), WSO2's comma-joined mobile lists. */
 export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGroup[]): ScimObject {
-  const attributes = claimsToResource(user.claims);
-  const { emails, ...rest } = attributes;
+  const rest = attributesToResource(user.attributes);
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
   delete rest[WSO2_USER_SCHEMA];
   return {
@@ -25,7 +25,6 @@ export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGr
     id: user.id,
     userName: user.userName,
     ...rest,
-    ...(Array.isArray(emails) ? { emails: emails.map(renderEmail) } : {}),
     active: user.active,
     roles: [
       { type: 'default', value: 'Internal/everyone' },
@@ -53,15 +52,6 @@ function renderGroup(group: UserGroup, baseUrl: string): ScimObject {
     display: group.display,
     type: group.direct ? 'direct' : 'indirect',
   };
-}
-
-/** WSO2 renders the untyped primary email as a bare string. */
-function renderEmail(item: unknown): unknown {
-  if (typeof item !== 'object' || item === null) return item;
-  const email = item as ScimObject;
-  return email.type === undefined && Object.keys(email).every((key) => key === 'value' || key === 'primary')
-    ? email.value
-    : email;
 }
 
 /** WSO2 sends the multi-valued mobile lists as comma-separated strings. */

@@ -23,6 +23,8 @@ import {
   SEARCH_REQUEST_SCHEMA,
   SearchBodySchema,
 } from './schemas.js';
+import { createDraft, patchCommand, replaceCommand } from './user-commands.js';
+import { parseUserFilter, parseUserSort } from './user-query.js';
 import { isProjected, projectAttributes, toScimUser, userLocation } from './user-representation.js';
 import { CORE_USER_SCHEMA } from './user-schema.js';
 
@@ -83,13 +85,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
   }
 
-  async function sendPage(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    query: { filter?: string | undefined; startIndex?: number | undefined; count?: number | undefined } & Projection,
-  ) {
+  async function sendPage(request: FastifyRequest, reply: FastifyReply, query: ListParameters & Projection) {
     const { startIndex, count } = pageWindow(query);
-    const page = await users.listUsers({ filter: query.filter, startIndex, count });
+    const page = await users.listUsers({
+      filter: query.filter === undefined ? undefined : parseUserFilter(query.filter),
+      sort: parseUserSort(query.sortBy, query.sortOrder),
+      startIndex,
+      count,
+    });
     const base = baseUrlOf(request);
     const groups = await groupsFor(page.users, query);
     return reply.type(SCIM_JSON).send(
@@ -130,6 +133,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
         filter: body.filter,
         startIndex: body.startIndex,
         count: body.count,
+        sortBy: body.sortBy,
+        sortOrder: body.sortOrder,
         attributes: body.attributes?.join(','),
         excludedAttributes: body.excludedAttributes?.join(','),
       });
@@ -142,7 +147,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     async (request, reply) => {
       const principal = requireAdmin(request);
       assertUserSchemas(request.body);
-      const user = await users.createUser({ kind: 'admin', userId: principal.userId }, request.body);
+      const ignored: string[] = [];
+      const draft = createDraft(request.body, ignored);
+      logIgnored(request, ignored);
+      const user = await users.createUser({ kind: 'admin', userId: principal.userId }, draft);
       reply.header('location', userLocation(baseUrlOf(request), user.id));
       return sendUser(request, reply, user, 201);
     },
@@ -160,13 +168,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       query: Projection,
     ) => {
       assertUserSchemas(body);
-      return sendUser(
-        request,
-        reply,
-        await users.replaceUser(target.actor, target.id, body, target.context, ifMatchOf(request)),
-        200,
-        query,
-      );
+      const ignored: string[] = [];
+      const command = replaceCommand(body, ignored);
+      logIgnored(request, ignored);
+      const user = await users.updateUser(target.actor, target.id, command, target.context, ifMatchOf(request));
+      return sendUser(request, reply, user, 200, query);
     },
     patch: async (
       request: FastifyRequest,
@@ -178,7 +184,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       if (!body.schemas.includes(PATCH_OP_SCHEMA)) {
         throw new AppError('INVALID_SYNTAX', `The request must use the schema ${PATCH_OP_SCHEMA}`);
       }
-      const user = await users.patchUser(target.actor, target.id, body.Operations, target.context, ifMatchOf(request));
+      const ignored: string[] = [];
+      const command = patchCommand(body.Operations, ignored);
+      const user = await users.updateUser(target.actor, target.id, command, target.context, ifMatchOf(request));
+      logIgnored(request, ignored);
       return sendUser(request, reply, user, 200, query);
     },
   };
@@ -217,6 +226,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   methodNotAllowed(app, '/Me', ['GET', 'PUT', 'PATCH']);
 };
 
+interface ListParameters {
+  filter?: string | undefined;
+  startIndex?: number | undefined;
+  count?: number | undefined;
+  sortBy?: string | undefined;
+  sortOrder?: string | undefined;
+}
+
 interface Projection {
   attributes?: string | undefined;
   excludedAttributes?: string | undefined;
@@ -232,4 +249,11 @@ function assertUserSchemas(body: Record<string, unknown>): void {
     schemas.every((schema) => typeof schema === 'string') &&
     schemas.some((schema) => typeof schema === 'string' && schema.toLowerCase() === CORE_USER_SCHEMA.toLowerCase());
   if (!valid) throw new AppError('INVALID_SYNTAX', `'schemas' must be an array that contains ${CORE_USER_SCHEMA}`);
+}
+
+/** Attributes the server does not define are ignored on writes (WSO2 and Entra ID expect it), never stored. */
+function logIgnored(request: FastifyRequest, ignored: readonly string[]): void {
+  if (ignored.length > 0) {
+    request.log.debug({ ignoredAttributes: [...new Set(ignored)] }, 'ignored attributes the server does not define');
+  }
 }

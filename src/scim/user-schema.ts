@@ -3,7 +3,15 @@
  * `/Schemas` serves them, the PATCH engine and the filter translator use them
  * to resolve attribute names case-insensitively and to check mutability.
  */
-export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'complex';
+export type AttributeType =
+  | 'string'
+  | 'boolean'
+  | 'decimal'
+  | 'integer'
+  | 'dateTime'
+  | 'reference'
+  | 'binary'
+  | 'complex';
 export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
 export type Returned = 'always' | 'never' | 'default' | 'request';
 
@@ -51,21 +59,23 @@ export function attr(name: string, description: string, options: AttributeOption
   };
 }
 
+/** RFC 7643 section 4.1.2 / 8.7.1: value, display, type, primary, all client-writable. */
 function multiValuedComplex(
   name: string,
   description: string,
   canonicalTypes: string[],
-  extraSubAttributes: AttributeDef[] = [],
+  valueOptions: AttributeOptions = {},
 ): AttributeDef {
   return attr(name, description, {
     type: 'complex',
     multiValued: true,
     subAttributes: [
-      attr('value', `The ${name} value.`),
-      attr('display', 'A human-readable name, primarily used for display purposes.', { mutability: 'readOnly' }),
-      attr('type', 'A label indicating the function of the value.', { canonicalValues: canonicalTypes }),
+      attr('value', `The ${name} value.`, valueOptions),
+      attr('display', 'A human-readable name, primarily used for display purposes.'),
+      attr('type', 'A label indicating the function of the value.', {
+        ...(canonicalTypes.length > 0 ? { canonicalValues: canonicalTypes } : {}),
+      }),
       attr('primary', 'Indicates the primary value.', { type: 'boolean' }),
-      ...extraSubAttributes,
     ],
   });
 }
@@ -92,7 +102,7 @@ const addressesAttribute = attr('addresses', 'A physical mailing address for thi
     attr('region', 'The state or region component.'),
     attr('postalCode', 'The zip code or postal code component.'),
     attr('country', 'The country name component.'),
-    attr('type', 'A label indicating the function of the address.', { canonicalValues: ['work', 'home'] }),
+    attr('type', 'A label indicating the function of the address.', { canonicalValues: ['work', 'home', 'other'] }),
     attr('primary', 'Indicates the primary address.', { type: 'boolean' }),
   ],
 });
@@ -163,8 +173,24 @@ export const coreUserSchema: SchemaDef = {
       'pager',
       'other',
     ]),
+    multiValuedComplex('ims', 'Instant messaging addresses for the User.', [
+      'aim',
+      'gtalk',
+      'icq',
+      'xmpp',
+      'msn',
+      'skype',
+      'qq',
+      'yahoo',
+    ]),
+    multiValuedComplex('photos', 'URLs of photos of the User.', ['photo', 'thumbnail'], {
+      type: 'reference',
+      referenceTypes: ['external'],
+    }),
     addressesAttribute,
+    multiValuedComplex('entitlements', 'A list of entitlements for the User.', []),
     rolesAttribute,
+    multiValuedComplex('x509Certificates', 'A list of certificates issued to the User.', [], { type: 'binary' }),
     metaAttribute,
   ],
 };
@@ -183,7 +209,12 @@ export const enterpriseUserSchema: SchemaDef = {
       type: 'complex',
       subAttributes: [
         attr('value', 'The id of the SCIM resource representing the manager.', { caseExact: true }),
-        attr('displayName', 'The displayName of the manager.', { mutability: 'readOnly' }),
+        attr('$ref', 'The URI of the SCIM resource representing the manager.', {
+          type: 'reference',
+          referenceTypes: ['User'],
+          caseExact: true,
+        }),
+        attr('displayName', 'The displayName of the manager.'),
       ],
     }),
     attr('pendingMobileNumber', 'The mobile number waiting for verification before it becomes primary.', {

@@ -23,9 +23,6 @@ type NullMode = 'keep' | 'drop';
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** WSO2 keeps one claim per item type for these, so an item of an existing type replaces it. */
-const ONE_VALUE_PER_TYPE: ReadonlySet<string> = new Set(['emails', 'phoneNumbers', 'addresses']);
-
 const LIST_SEPARATOR = ',';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what this looks for.
@@ -175,15 +172,16 @@ function normalizeListItems(def: AttributeDef, value: unknown, label: string): S
   return items;
 }
 
-/** Normalizes the items of a multi-valued attribute (one-value-per-type and single primary applied). */
+/** Normalizes the items of a multi-valued attribute: kept in order, exact duplicates dropped, one primary at most. */
 export function normalizeItems(def: AttributeDef, value: unknown, label: string): unknown[] {
   if (def.type !== 'complex') return normalizeListItems(def, value, label);
   const items: ScimObject[] = [];
   for (const entry of asArray(value)) {
     const item = normalizeItem(def, entry, label);
-    if (item !== undefined) items.push(item);
+    if (item !== undefined && !items.some((other) => sameItem(def, other, item))) items.push(item);
   }
-  return mergeItems(def, [], items);
+  assertSinglePrimary(def, items);
+  return items;
 }
 
 /**
@@ -226,10 +224,15 @@ function itemType(item: unknown): string | undefined {
   return isObject(item) && typeof item.type === 'string' && item.type !== '' ? item.type.toLowerCase() : undefined;
 }
 
-export function sameType(def: AttributeDef, left: unknown, right: unknown): boolean {
-  if (!ONE_VALUE_PER_TYPE.has(def.name)) return false;
-  const type = itemType(left);
-  return type !== undefined && type === itemType(right);
+/**
+ * The verification feature's one WSO2 habit: adding a `mobile` phone number changes the primary mobile
+ * (WSO2 keeps a single mobile claim, and its clients change the number that way). Every other item,
+ * mobile ones sent by PUT included, is kept as sent: any number of values of any type.
+ */
+function replacedByAdd(def: AttributeDef, items: readonly unknown[], incoming: unknown): number {
+  if (def.name !== 'phoneNumbers' || itemType(incoming) !== 'mobile') return -1;
+  const mobiles = items.flatMap((item, index) => (itemType(item) === 'mobile' ? [index] : []));
+  return mobiles.find((index) => isPrimary(items[index])) ?? mobiles[0] ?? -1;
 }
 
 function isPrimary(item: unknown): boolean {
@@ -260,13 +263,17 @@ export function sameItem(def: AttributeDef, left: unknown, right: unknown): bool
   return deepEqual(writablePart(def, left), writablePart(def, right));
 }
 
-/** Adds items: a same-type item is replaced in place, a duplicate is skipped, others are appended. */
+/**
+ * Adds items (RFC 7644 3.5.2.1): a duplicate is skipped, others are appended in order; an added primary
+ * item takes `primary` from the others.
+ */
 export function mergeItems(def: AttributeDef, existing: readonly unknown[], incoming: readonly unknown[]): unknown[] {
+  assertSinglePrimary(def, incoming);
   const result = [...existing];
   for (const item of incoming) {
-    const typeIndex = result.findIndex((current) => sameType(def, current, item));
-    if (typeIndex >= 0) {
-      result[typeIndex] = item;
+    const replaced = replacedByAdd(def, result, item);
+    if (replaced >= 0) {
+      result[replaced] = item;
     } else if (!result.some((current) => sameItem(def, current, item))) {
       result.push(item);
     }
@@ -274,15 +281,34 @@ export function mergeItems(def: AttributeDef, existing: readonly unknown[], inco
   return keepSinglePrimary(result, incoming.findLast(isPrimary));
 }
 
+/** RFC 7643 section 2.4: "the primary attribute value 'true' MUST appear no more than once". */
+function assertSinglePrimary(def: AttributeDef, items: readonly unknown[]): void {
+  if (items.filter(isPrimary).length > 1) {
+    throw invalidValue(`Only one '${def.name}' value can be primary`);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Whole resources
 
-function normalizeAttributes(schema: SchemaDef, input: unknown, nulls: NullMode, target: ScimObject): void {
+/** Names of attributes a write carried that the server does not define: ignored, as WSO2 and Entra ID expect. */
+export type IgnoredAttributes = string[];
+
+function normalizeAttributes(
+  schema: SchemaDef,
+  input: unknown,
+  nulls: NullMode,
+  target: ScimObject,
+  ignored: IgnoredAttributes,
+): void {
   if (!isObject(input)) throw invalidValue(`'${schema.id}' must be an object`);
   const attributes = schemaAttributes(schema);
   for (const [key, raw] of Object.entries(input)) {
     const def = findAttribute(attributes, key);
-    if (def === undefined) throw invalidValue(`Unknown attribute '${shorten(key)}'`);
+    if (def === undefined) {
+      ignored.push(shorten(schema.id === CORE_USER_SCHEMA ? key : `${schema.id}:${key}`));
+      continue;
+    }
     if (def.mutability === 'readOnly') {
       // PUT ignores read-only attributes (RFC 7644 3.5.1); PATCH must not modify them (3.5.2).
       if (nulls === 'keep') throw new AppError('MUTABILITY', `Attribute '${def.name}' is read-only`);
@@ -298,7 +324,7 @@ function normalizeAttributes(schema: SchemaDef, input: unknown, nulls: NullMode,
   }
 }
 
-function normalizeResource(input: Record<string, unknown>, nulls: NullMode): ScimObject {
+function normalizeResource(input: Record<string, unknown>, nulls: NullMode, ignored: IgnoredAttributes): ScimObject {
   if (!isObject(input)) throw invalidValue('The value must be an object');
   assertSafeKeys(input);
   const result: ScimObject = {};
@@ -307,12 +333,12 @@ function normalizeResource(input: Record<string, unknown>, nulls: NullMode): Sci
     if (key.toLowerCase() === 'schemas') continue;
     const schema = findSchema(key);
     if (schema === undefined) {
-      normalizeAttributes(coreUserSchema, { [key]: raw }, nulls, core);
+      normalizeAttributes(coreUserSchema, { [key]: raw }, nulls, core, ignored);
     } else if (schema.id === CORE_USER_SCHEMA) {
-      normalizeAttributes(schema, raw, nulls, core);
+      normalizeAttributes(schema, raw, nulls, core, ignored);
     } else if (raw !== null || nulls === 'keep') {
       const extension: ScimObject = {};
-      normalizeAttributes(schema, raw, nulls, extension);
+      normalizeAttributes(schema, raw, nulls, extension, ignored);
       if (Object.keys(extension).length > 0) result[schema.id] = extension;
     }
   }
@@ -323,13 +349,13 @@ function normalizeResource(input: Record<string, unknown>, nulls: NullMode): Sci
  * Client input (a PUT body) → canonical form. Read-only attributes are dropped,
  * nulls mean "unassigned" and are dropped, `schemas` is left to the caller.
  */
-export function normalizeUserInput(value: Record<string, unknown>): ScimObject {
-  return normalizeResource(value, 'drop');
+export function normalizeUserInput(value: Record<string, unknown>, ignored: IgnoredAttributes = []): ScimObject {
+  return normalizeResource(value, 'drop', ignored);
 }
 
 /** A pathless PATCH value → canonical form; nulls are kept (replace unassigns them), read-only is an error. */
-export function normalizePatchValue(value: Record<string, unknown>): ScimObject {
-  return normalizeResource(value, 'keep');
+export function normalizePatchValue(value: Record<string, unknown>, ignored: IgnoredAttributes = []): ScimObject {
+  return normalizeResource(value, 'keep', ignored);
 }
 
 /** Client-chosen names are echoed in error details and logs; a 100 KB key must not be. */

@@ -5,17 +5,21 @@ import { hashPassword } from '../auth/password.js';
 import type { Actor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
-import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } from '../scim/patch.js';
-import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
 import type { Clock } from '../shared/clock.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 import { isUuid } from '../shared/values.js';
 import { type MobileUpdatePlan, planMobileUpdate } from '../verification/mobile-update-rules.js';
 import type { VerificationService } from '../verification/verification-service.js';
-import { loadClaims, loadClaimsForUsers, writeClaimChanges } from './claim-repository.js';
-import { CLAIM, type ClaimMap, resourceToClaims, splitList } from './claims.js';
-import { readMobileState, withMobileState } from './mobile-claims.js';
-import { ADMIN_ROLE, matchesEtag, toCanonicalResource, type User, userFromRow } from './user.js';
+import { CLAIM, splitList } from './claims.js';
+import { primaryMobile, readMobileState, withMobileState } from './mobile-claims.js';
+import { ADMIN_ROLE, matchesEtag, type User, userFromRow } from './user.js';
+import {
+  loadUserAttributes,
+  loadUserAttributesForUsers,
+  type UserAttributes,
+  writeUserAttributeChanges,
+} from './user-attributes.js';
+import type { UserDraft, UserUpdate } from './user-commands.js';
 import { listUserRows, type UserListQuery } from './user-list.js';
 import {
   bumpUserVersion,
@@ -45,22 +49,16 @@ export interface UserServiceDeps {
   onSmsQueued: () => void;
 }
 
-/** How a write describes itself beyond the desired resource. */
+/** Who writes, on whose behalf, and how the request described itself. */
 interface WriteContext {
   actor: Actor;
   request: RequestContext;
-  /** PATCH named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
-  primaryMentioned: boolean;
-  /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
-  listsOmittedMeanUnchanged: boolean;
-  /**
-   * PUT without `roles` keeps the admin role (clients replacing a profile must not demote by omission);
-   * PATCH starts from the current resource, so `roles` missing afterwards means it was removed.
-   */
-  rolesOmittedMeanUnchanged: boolean;
+  update: UserUpdate;
 }
 
 export type UserService = ReturnType<typeof createUserService>;
+
+const NO_ATTRIBUTES: UserAttributes = { claims: new Map(), values: new Map() };
 
 export function createUserService(deps: UserServiceDeps) {
   const { db, clock, verification } = deps;
@@ -68,24 +66,23 @@ export function createUserService(deps: UserServiceDeps) {
   async function getUser(id: string): Promise<User> {
     const row = isUuid(id) ? await findUserById(db, id) : undefined;
     if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    return userFromRow(row, await loadClaims(db, row.id));
+    return userFromRow(row, await loadUserAttributes(db, row.id));
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
     const { totalResults, rows } = await listUserRows(db, query);
-    const claims = await loadClaimsForUsers(
+    const attributes = await loadUserAttributesForUsers(
       db,
       rows.map((row) => row.id),
     );
-    return { totalResults, users: rows.map((row) => userFromRow(row, claims.get(row.id) ?? new Map())) };
+    return { totalResults, users: rows.map((row) => userFromRow(row, attributes.get(row.id) ?? NO_ATTRIBUTES)) };
   }
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
-  async function createUser(actor: Actor, input: ScimObject): Promise<User> {
-    const desired = normalizeUserInput(input);
-    const fields = await accountFields(desired, undefined, actor, false);
-    const claims = resourceToClaims(desired);
-    const mobile = readMobileState(claims);
+  async function createUser(actor: Actor, draft: UserDraft): Promise<User> {
+    const fields = await accountFields(draft, undefined, actor, false);
+    const { attributes } = draft;
+    const mobile = readMobileState(attributes);
     if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
       throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
     }
@@ -101,65 +98,34 @@ export function createUserService(deps: UserServiceDeps) {
         created_at: now,
         updated_at: now,
       });
-      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified: false, pending: undefined });
-      await writeClaimChanges(trx, row.id, new Map(), finalClaims);
-      return userFromRow(row, finalClaims);
+      const final = withMobileState(attributes, { ...mobile, phoneVerified: false, pending: undefined });
+      await writeUserAttributeChanges(trx, row.id, NO_ATTRIBUTES, final);
+      return userFromRow(row, final);
     });
   }
 
-  async function replaceUser(
+  /** PUT or PATCH on /Users/{id} or /Me. */
+  async function updateUser(
     actor: Actor,
     id: string,
-    input: ScimObject,
+    update: UserUpdate,
     request: RequestContext,
     ifMatch?: string,
   ): Promise<User> {
-    const desired = normalizeUserInput(input);
-    return writeUser(id, ifMatch, () => desired, {
-      actor,
-      request,
-      primaryMentioned: false,
-      listsOmittedMeanUnchanged: true,
-      rolesOmittedMeanUnchanged: true,
-    });
-  }
-
-  async function patchUser(
-    actor: Actor,
-    id: string,
-    operations: readonly PatchOperation[],
-    request: RequestContext,
-    ifMatch?: string,
-  ): Promise<User> {
-    if (operations.some(removesPassword)) {
-      // Write-only and never returned: "removing" it could only lock the account out silently.
-      throw new AppError('MUTABILITY', "Attribute 'password' cannot be removed; replace it with a new one");
-    }
-    return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
-      actor,
-      request,
-      primaryMentioned: operations.some(mentionsPhoneNumbers),
-      listsOmittedMeanUnchanged: false,
-      rolesOmittedMeanUnchanged: false,
-    });
+    return writeUser(id, ifMatch, { actor, request, update });
   }
 
   /** One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. */
-  async function writeUser(
-    id: string,
-    ifMatch: string | undefined,
-    computeDesired: (current: User) => ScimObject,
-    context: WriteContext,
-  ): Promise<User> {
+  async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     const result = await db.transaction().execute(async (trx) => {
       const row = await lockUserById(trx, id);
       if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-      const current = userFromRow(row, await loadClaims(trx, id));
+      const current = userFromRow(row, await loadUserAttributes(trx, id));
       if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
         throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
       }
-      return applyUpdate(trx, current, computeDesired(current), context);
+      return applyUpdate(trx, current, context.update.draft(current), context);
     });
     if (result.smsQueued) deps.onSmsQueued();
     return result.user;
@@ -168,21 +134,21 @@ export function createUserService(deps: UserServiceDeps) {
   async function applyUpdate(
     trx: Trx,
     current: User,
-    desired: ScimObject,
+    draft: UserDraft,
     context: WriteContext,
   ): Promise<{ user: User; smsQueued: boolean }> {
-    const fields = await accountFields(desired, current, context.actor, context.rolesOmittedMeanUnchanged);
+    const { update } = context;
+    const fields = await accountFields(draft, current, context.actor, update.rolesOmittedMeanUnchanged);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
     }
-    const desiredClaims = resourceToClaims(desired);
     const plan = planMobileUpdate(
-      readMobileState(current.claims),
+      readMobileState(current.attributes),
       {
-        primary: desiredClaims.get(CLAIM.mobile),
-        primaryMentioned: context.primaryMentioned,
-        ...requestedLists(desired, desiredClaims, context),
-        verifyMobile: verifyMobileFlag(desired),
+        primary: primaryMobile(draft.attributes.values),
+        primaryMentioned: update.primaryMentioned,
+        ...requestedLists(draft, update),
+        verifyMobile: draft.verifyMobile,
       },
       {
         enabled: deps.mobilePolicy.verificationEnabled,
@@ -195,8 +161,8 @@ export function createUserService(deps: UserServiceDeps) {
     if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {
       await assertUserNameFree(trx, fields.userName, current.id);
     }
-    const finalClaims = withMobileState(desiredClaims, plan.state);
-    await writeClaimChanges(trx, current.id, current.claims, finalClaims);
+    const final = withMobileState(draft.attributes, plan.state);
+    await writeUserAttributeChanges(trx, current.id, current.attributes, final);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
       active: fields.active,
@@ -204,7 +170,7 @@ export function createUserService(deps: UserServiceDeps) {
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
     await carryOut(trx, current, plan, context);
-    return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
+    return { user: userFromRow(row, final), smsQueued: plan.verification !== null };
   }
 
   async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<void> {
@@ -255,7 +221,7 @@ export function createUserService(deps: UserServiceDeps) {
     });
   }
 
-  return { getUser, listUsers, createUser, replaceUser, patchUser, deleteUser };
+  return { getUser, listUsers, createUser, updateUser, deleteUser };
 }
 
 interface AccountFields {
@@ -273,7 +239,7 @@ async function assertAnotherAdministrator(trx: Trx, id: string, detail: string):
 
 /** The column-backed attributes: userName, active, password and the admin role. */
 async function accountFields(
-  desired: ScimObject,
+  desired: UserDraft,
   current: User | undefined,
   actor: Actor,
   rolesOmittedMeanUnchanged: boolean,
@@ -301,7 +267,7 @@ async function accountFields(
 }
 
 function requestedAdminRole(
-  desired: ScimObject,
+  desired: UserDraft,
   current: User | undefined,
   actor: Actor,
   omittedMeansUnchanged: boolean,
@@ -309,9 +275,7 @@ function requestedAdminRole(
   const currentlyAdmin = current?.isAdmin ?? false;
   const roles = desired.roles;
   if (roles === undefined && omittedMeansUnchanged) return currentlyAdmin;
-  const values = (Array.isArray(roles) ? roles : []).map((role) =>
-    typeof role === 'object' && role !== null ? (role as ScimObject).value : role,
-  );
+  const values = roles ?? [];
   const unknown = values.filter(
     (value) => typeof value !== 'string' || !['admin', 'internal/everyone'].includes(value.toLowerCase()),
   );
@@ -324,42 +288,15 @@ function requestedAdminRole(
 }
 
 function requestedLists(
-  desired: ScimObject,
-  desiredClaims: ClaimMap,
-  context: WriteContext,
+  draft: UserDraft,
+  update: UserUpdate,
 ): { all: string[] | undefined; verified: string[] | undefined } {
-  const extension = desired[WSO2_USER_SCHEMA];
-  const has = (name: string) => typeof extension === 'object' && extension !== null && name in extension;
-  const read = (name: string, uri: string) =>
-    context.listsOmittedMeanUnchanged && !has(name) ? undefined : splitList(desiredClaims.get(uri));
+  const read = (written: boolean, uri: string) =>
+    update.listsOmittedMeanUnchanged && !written ? undefined : splitList(draft.attributes.claims.get(uri));
   return {
-    all: read('mobileNumbers', CLAIM.mobileNumbers),
-    verified: read('verifiedMobileNumbers', CLAIM.verifiedMobileNumbers),
+    all: read(draft.listsWritten.all, CLAIM.mobileNumbers),
+    verified: read(draft.listsWritten.verified, CLAIM.verifiedMobileNumbers),
   };
-}
-
-/** `verifyMobile` is a request-only flag; resourceToClaims never stores it. */
-function verifyMobileFlag(desired: ScimObject): boolean {
-  const extension = desired[ENTERPRISE_USER_SCHEMA];
-  return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
-}
-
-function removesPassword(operation: PatchOperation): boolean {
-  return (
-    operation.op.toLowerCase() === 'remove' &&
-    /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
-  );
-}
-
-function mentionsPhoneNumbers(operation: PatchOperation): boolean {
-  if (operation.path !== undefined)
-    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
-  const value = operation.value;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers')
-  );
 }
 
 async function assertUserNameFree(trx: Trx, userName: string, exceptId: string | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 import type { UserRow } from '../db/database.js';
-import { type ClaimMap, claimsToResource } from './claims.js';
+import type { UserAttributes } from './user-attributes.js';
 
-/** A user as the business rules see it: the row's fields plus its claims. */
+/** A user as the business rules see it: the row's fields plus its stored attributes. */
 export interface User {
   id: string;
   userName: string;
@@ -10,12 +10,12 @@ export interface User {
   version: number;
   createdAt: Date;
   updatedAt: Date;
-  claims: ClaimMap;
+  attributes: UserAttributes;
 }
 
 export const ADMIN_ROLE = 'admin';
 
-export function userFromRow(row: UserRow, claims: ClaimMap): User {
+export function userFromRow(row: UserRow, attributes: UserAttributes): User {
   return {
     id: row.id,
     userName: row.user_name,
@@ -24,17 +24,7 @@ export function userFromRow(row: UserRow, claims: ClaimMap): User {
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    claims,
-  };
-}
-
-/** The canonical SCIM form the PATCH engine works on (no meta, no id: those are read-only). */
-export function toCanonicalResource(user: User): Record<string, unknown> {
-  return {
-    userName: user.userName,
-    active: user.active,
-    ...claimsToResource(user.claims),
-    ...(user.isAdmin ? { roles: [{ value: ADMIN_ROLE }] } : {}),
+    attributes,
   };
 }
 

@@ -6,8 +6,8 @@ import { AppError } from '../errors/app-error.js';
 import { hitLimit } from '../limits/rate-limiter.js';
 import type { Clock } from '../shared/clock.js';
 import { enqueueSms } from '../sms/outbox-repository.js';
-import { loadClaims, writeClaimChanges } from '../users/claim-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
+import { loadUserAttributes, writeUserAttributeChanges } from '../users/user-attributes.js';
 import { bumpUserVersion, findUserByUserName, lockUserById } from '../users/user-repository.js';
 import { checkDestination, type DestinationPolicy, numberKey, sameNumberUnder } from './destination-policy.js';
 import { confirmNumber, VERIFICATION_SCENARIOS, type VerificationScenario } from './mobile-update-rules.js';
@@ -235,8 +235,8 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       await audit(trx, { type: 'CODE_EXPIRED', userId: row.user_id, number: row.number }, context);
       return { kind: 'expired' };
     }
-    const claims = await loadClaims(trx, row.user_id);
-    const state = readMobileState(claims);
+    const attributes = await loadUserAttributes(trx, row.user_id);
+    const state = readMobileState(attributes);
     if (state.pending !== row.number || !isScenario(row.scenario)) {
       // The number this code was sent to is no longer the pending one: the code is stale.
       await deleteCode(trx, row.id);
@@ -250,7 +250,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       settings.multipleNumbers,
       sameNumberUnder(settings.destinations),
     );
-    await writeClaimChanges(trx, row.user_id, claims, withMobileState(claims, next));
+    await writeUserAttributeChanges(trx, row.user_id, attributes, withMobileState(attributes, next));
     const user = await bumpUserVersion(trx, row.user_id, clock.now());
     await audit(
       trx,
@@ -296,7 +296,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
 
   async function reissue(trx: Trx, userId: string, scenario: VerificationScenario, context: RequestContext) {
     const existing = await findCodeOfUser(trx, userId, scenario);
-    const pending = readMobileState(await loadClaims(trx, userId)).pending;
+    const pending = readMobileState(await loadUserAttributes(trx, userId)).pending;
     if (existing === undefined || pending !== existing.number) {
       throw new AppError(
         'INVALID_RECOVERY_SCENARIO',

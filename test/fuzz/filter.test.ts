@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors/app-error.js';
-import { parseUserFilter, type UserFilter, userFilterToWhere } from '../../src/scim/filter.js';
+import type { QueryFilter as UserFilter } from '../../src/query/query-filter.js';
+import { parseUserFilter } from '../../src/scim/user-query.js';
 import { CLAIM } from '../../src/users/claims.js';
+import { userFilterToWhere } from '../../src/users/user-list.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { grammarFilter } from './arbitraries.js';
 import { ENTERPRISE, hostileString, NASTY_STRINGS, runs, WSO2 } from './fuzz-support.js';
@@ -87,10 +89,25 @@ describe('filter parser under fuzzing', () => {
     const users = [
       {
         name: SEEDED_NAMES[0],
-        claims: { [CLAIM.emailAddress]: 'alice@example.com', [`${CLAIMS}/givenname`]: 'Alice' },
+        claims: { [`${CLAIMS}/givenname`]: 'Alice' },
+        values: [{ attribute: 'emails', sub_attribute: 'value', value: 'alice@example.com' }],
       },
-      { name: SEEDED_NAMES[1], claims: { [CLAIM.mobile]: '+94771234567', [CLAIM.phoneVerified]: 'true' } },
-      { name: SEEDED_NAMES[2], claims: { [CLAIM.mobileNumbers]: '0771,0772', [`${CLAIMS}/emails.work`]: 'w@x.org' } },
+      {
+        name: SEEDED_NAMES[1],
+        claims: { [CLAIM.phoneVerified]: 'true' },
+        values: [
+          { attribute: 'phoneNumbers', sub_attribute: 'type', value: 'mobile' },
+          { attribute: 'phoneNumbers', sub_attribute: 'value', value: '+94771234567' },
+        ],
+      },
+      {
+        name: SEEDED_NAMES[2],
+        claims: { [CLAIM.mobileNumbers]: '0771,0772' },
+        values: [
+          { attribute: 'emails', sub_attribute: 'type', value: 'work' },
+          { attribute: 'emails', sub_attribute: 'value', value: 'w@x.org' },
+        ],
+      },
     ];
     for (const user of users) {
       const id = randomUUID();
@@ -101,6 +118,10 @@ describe('filter parser under fuzzing', () => {
       await db
         .insertInto('user_claims')
         .values(Object.entries(user.claims).map(([uri, value]) => ({ user_id: id, claim_uri: uri, value })))
+        .execute();
+      await db
+        .insertInto('user_values')
+        .values(user.values.map((row) => ({ ...row, user_id: id, ordinal: 0 })))
         .execute();
     }
   });

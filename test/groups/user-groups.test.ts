@@ -98,6 +98,36 @@ describe("a user's read-only groups attribute", () => {
     expect(recorder.readsOf('group_members')).toEqual([]);
   });
 
+  it('filter=groups.value eq "<id>" finds direct and nested members; other groups filters work too', async () => {
+    const direct = await createUser(t, uniqueName('direct'));
+    const nested = await createUser(t, uniqueName('nestedmember'));
+    const outsider = await createUser(t, uniqueName('outsider'));
+    const inner = await createGroup(t, uniqueName('Inner'), [nested.id]);
+    const outer = await createGroup(t, uniqueName('Outer'), [direct.id, inner.id]);
+    const find = async (filter: string) => {
+      const response = await scimRequest(t, {
+        method: 'GET',
+        url: `/scim2/Users?filter=${encodeURIComponent(filter)}&attributes=userName`,
+      });
+      expect(response.statusCode, response.body).toBe(200);
+      return ((json(response).Resources ?? []) as { id: string }[]).map((user) => user.id).sort();
+    };
+    expect(await find(`groups.value eq "${outer.id}"`)).toEqual([direct.id, nested.id].sort());
+    expect(await find(`groups.value eq "${outer.id.toUpperCase()}"`)).toEqual([direct.id, nested.id].sort());
+    expect(await find(`groups eq "${inner.id}"`)).toEqual([nested.id]);
+    expect(await find(`groups[value eq "${outer.id}" and type eq "indirect"]`)).toEqual([nested.id]);
+    expect(await find(`groups.display eq "${String(inner.body.displayName).toUpperCase()}"`)).toEqual([nested.id]);
+    const ids = [direct.id, nested.id, outsider.id].map((id) => `id eq "${id}"`).join(' or ');
+    expect(await find(`(${ids}) and not (groups pr)`)).toEqual([outsider.id]);
+    expect(await find(`groups.value eq "00000000-0000-4000-8000-000000000000"`)).toEqual([]);
+    const bad = await scimRequest(t, {
+      method: 'GET',
+      url: `/scim2/Users?filter=${encodeURIComponent('groups.nope eq "x"')}`,
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad).scimType).toBe('invalidFilter');
+  });
+
   it('is read-only: a PUT naming groups changes no membership', async () => {
     const user = await createUser(t, uniqueName('readonly'));
     const group = await createGroup(t, uniqueName('Untouched'));

@@ -44,7 +44,7 @@ describe('SCIM discovery endpoints', () => {
       bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       meta: { resourceType: 'ServiceProviderConfig', location: 'http://localhost:80/scim2/ServiceProviderConfig' },
     });

@@ -148,10 +148,12 @@ describe('operations without a path', () => {
     expect(result.name).toEqual({ givenName: 'Rob', familyName: 'Smith' });
   });
 
-  it('rejects unknown attribute and sub-attribute names with INVALID_VALUE', () => {
-    expectCode(() => patch({ op: 'add', value: { shoeSize: 42 } }), 'INVALID_VALUE');
+  it('ignores unknown attribute names, reporting them; rejects unknown sub-attributes with INVALID_VALUE', () => {
+    const ignored: string[] = [];
+    const result = applyPatch(baseUser(), [{ op: 'add', value: { shoeSize: 42, [WSO2]: { mobile: '1' } } }], ignored);
+    expect(result).toEqual(baseUser());
+    expect(ignored.sort()).toEqual(['shoeSize', `${WSO2}:mobile`]);
     expectCode(() => patch({ op: 'add', value: { name: { nickname: 'x' } } }), 'INVALID_VALUE');
-    expectCode(() => patch({ op: 'add', value: { [WSO2]: { mobile: '1' } } }), 'INVALID_VALUE');
   });
 
   it('resolves extension URN keys case-insensitively', () => {
@@ -189,9 +191,9 @@ describe('operations without a path', () => {
     expect(result.roles).toEqual([{ type: 'default', value: 'Internal/everyone' }, { value: 'admin' }]);
   });
 
-  it('drops read-only sub-attributes echoed back inside items', () => {
+  it('keeps display inside items (RFC 7643 8.7.1: readWrite)', () => {
     const result = patch({ op: 'add', value: { emails: [{ value: 'x@y.z', type: 'other', display: 'X' }] } });
-    expect(result.emails).toContainEqual({ value: 'x@y.z', type: 'other' });
+    expect(result.emails).toContainEqual({ value: 'x@y.z', type: 'other', display: 'X' });
   });
 
   it('replaces the whole list of a multi-valued attribute on replace', () => {
@@ -435,16 +437,25 @@ describe('removal', () => {
   });
 });
 
-describe('one value per type and primary', () => {
-  it('replaces the existing item of the same type on add with a path', () => {
+describe('any number of values per type, one primary', () => {
+  it('appends a second item of an existing type on add with a path', () => {
     const result = patch({ op: 'add', path: 'phoneNumbers', value: [{ type: 'WORK', value: '0333' }] });
     expect(result.phoneNumbers).toEqual([
       { type: 'mobile', value: '0111111111' },
+      { type: 'work', value: '0222222222' },
       { type: 'WORK', value: '0333' },
     ]);
   });
 
-  it('keeps the last item of each type within one value', () => {
+  it('an added mobile number replaces the primary mobile (WSO2 mobile claim)', () => {
+    const result = patch({ op: 'add', path: 'phoneNumbers', value: [{ type: 'mobile', value: '0999' }] });
+    expect(result.phoneNumbers).toEqual([
+      { type: 'mobile', value: '0999' },
+      { type: 'work', value: '0222222222' },
+    ]);
+  });
+
+  it('keeps every item of one type within one value', () => {
     const result = patch({
       op: 'replace',
       value: {
@@ -454,7 +465,10 @@ describe('one value per type and primary', () => {
         ],
       },
     });
-    expect(result.emails).toEqual([{ type: 'work', value: 'b@example.com' }]);
+    expect(result.emails).toEqual([
+      { type: 'work', value: 'a@example.com' },
+      { type: 'work', value: 'b@example.com' },
+    ]);
   });
 
   it('does not apply the type rule to roles', () => {
@@ -462,9 +476,27 @@ describe('one value per type and primary', () => {
     expect(result.roles).toHaveLength(2);
   });
 
-  it('lets a retyped item win over the item that had that type', () => {
+  it('retyping an item keeps the item that already had that type', () => {
     const result = patch({ op: 'replace', path: 'emails[type eq "home"].type', value: 'work' });
-    expect(result.emails).toEqual([{ value: 'bob@home.example', type: 'work' }]);
+    expect(result.emails).toEqual([
+      { value: 'bob@work.example', type: 'work', primary: true },
+      { value: 'bob@home.example', type: 'work' },
+    ]);
+  });
+
+  it('rejects two primary values in one operation with INVALID_VALUE', () => {
+    expectCode(
+      () =>
+        patch({
+          op: 'add',
+          path: 'emails',
+          value: [
+            { value: 'a@example.com', primary: true },
+            { value: 'b@example.com', primary: true },
+          ],
+        }),
+      'INVALID_VALUE',
+    );
   });
 
   it('clears primary on the other items when a primary item is added', () => {
@@ -497,9 +529,7 @@ describe('mutability and types', () => {
     'groups',
     `${ENTERPRISE}:pendingMobileNumber`,
     `${ENTERPRISE}:phoneVerified`,
-    `${ENTERPRISE}:manager.displayName`,
     'roles[value eq "Internal/everyone"].type',
-    'emails[type eq "work"].display',
   ])('rejects operations on read-only %s with MUTABILITY', (path) => {
     expectCode(() => patch({ op: 'replace', path, value: 'x' }), 'MUTABILITY');
     expectCode(() => patch({ op: 'remove', path }), 'MUTABILITY');
@@ -638,32 +668,34 @@ describe('normalizeUserInput', () => {
       userName: 'bob123',
       name: { givenName: 'Bob', familyName: 'Smith' },
       emails: [{ value: 'bob@example.com' }],
-      phoneNumbers: [{ type: 'Mobile', value: '0123456789' }],
+      phoneNumbers: [
+        { type: 'mobile', value: '0111111111' },
+        { type: 'Mobile', value: '0123456789' },
+      ],
       roles: [{ value: 'admin' }],
       active: true,
       [WSO2]: { verifiedMobileNumbers: ['0111111111', '0123456789'], mobileNumbers: ['0111111111'] },
-      [ENTERPRISE]: { verifyMobile: true, manager: { value: 'm' } },
+      [ENTERPRISE]: { verifyMobile: true, manager: { value: 'm', displayName: 'M' } },
     });
   });
 
-  it('wraps a single value of a multi-valued attribute and keeps one primary', () => {
+  it('wraps a single value of a multi-valued attribute and refuses two primaries (RFC 7643 2.4)', () => {
     expect(normalizeUserInput({ emails: { value: 'a@example.com' } })).toEqual({
       emails: [{ value: 'a@example.com' }],
     });
-    const result = normalizeUserInput({
+    const twoPrimaries = {
       emails: [
         { value: 'a@example.com', type: 'work', primary: true },
         { value: 'b@example.com', type: 'home', primary: 'true' },
       ],
-    });
-    expect(result.emails).toEqual([
-      { value: 'a@example.com', type: 'work' },
-      { value: 'b@example.com', type: 'home', primary: true },
-    ]);
+    };
+    expectCode(() => normalizeUserInput(twoPrimaries), 'INVALID_VALUE');
   });
 
-  it('rejects unknown attributes and wrong types with INVALID_VALUE', () => {
-    expectCode(() => normalizeUserInput({ shoeSize: 42 }), 'INVALID_VALUE');
+  it('ignores unknown attributes (reporting their names) and rejects wrong types with INVALID_VALUE', () => {
+    const ignored: string[] = [];
+    expect(normalizeUserInput({ shoeSize: 42, userName: 'x' }, ignored)).toEqual({ userName: 'x' });
+    expect(ignored).toEqual(['shoeSize']);
     expectCode(() => normalizeUserInput({ active: 'maybe' }), 'INVALID_VALUE');
     expectCode(() => normalizeUserInput({ [ENTERPRISE]: ['x'] }), 'INVALID_VALUE');
   });

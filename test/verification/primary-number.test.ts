@@ -37,7 +37,7 @@ describe('primary mobile number change (MOBILE_VERIFICATION_ON_UPDATE)', () => {
     const body = json(response);
     expect(body.phoneNumbers).toEqual([{ type: 'mobile', value: OLD }]);
     expect(enterpriseOf(body).pendingMobileNumber).toBe(NEW);
-    expect(body.emails).toEqual(['bob@example.com']);
+    expect(body.emails).toEqual([{ value: 'bob@example.com' }]);
     expect(body.name).toEqual({ givenName: 'Bob', familyName: 'Smith' });
 
     const sent = await t.deliver();

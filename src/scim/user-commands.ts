@@ -1,0 +1,83 @@
+import { AppError } from '../errors/app-error.js';
+import { isObject } from '../shared/values.js';
+import type { User } from '../users/user.js';
+import type { UserDraft, UserUpdate } from '../users/user-commands.js';
+import {
+  applyPatch,
+  type IgnoredAttributes,
+  normalizeUserInput,
+  type PatchOperation,
+  type ScimObject,
+} from './patch.js';
+import { resourceToAttributes, toCanonicalResource } from './user-mapping.js';
+import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
+
+/**
+ * SCIM requests → user domain commands (src/users/user-commands.ts). Attributes the server does not define
+ * are collected into `ignored` (the route logs them) and never stored.
+ */
+
+/** A POST body: the new user. */
+export function createDraft(body: ScimObject, ignored: IgnoredAttributes = []): UserDraft {
+  return draftOf(normalizeUserInput(body, ignored));
+}
+
+/** PUT (RFC 7644 3.5.1): the body replaces the user. */
+export function replaceCommand(body: ScimObject, ignored: IgnoredAttributes = []): UserUpdate {
+  const draft = draftOf(normalizeUserInput(body, ignored));
+  return {
+    draft: () => draft,
+    primaryMentioned: false,
+    listsOmittedMeanUnchanged: true,
+    rolesOmittedMeanUnchanged: true,
+  };
+}
+
+/** PATCH (RFC 7644 3.5.2): the operations, applied in order to the current user. */
+export function patchCommand(operations: readonly PatchOperation[], ignored: IgnoredAttributes = []): UserUpdate {
+  if (operations.some(removesPassword)) {
+    // Write-only and never returned: "removing" it could only lock the account out silently.
+    throw new AppError('MUTABILITY', "Attribute 'password' cannot be removed; replace it with a new one");
+  }
+  return {
+    draft: (current: User) => draftOf(applyPatch(toCanonicalResource(current), operations, ignored)),
+    primaryMentioned: operations.some(mentionsPhoneNumbers),
+    listsOmittedMeanUnchanged: false,
+    rolesOmittedMeanUnchanged: false,
+  };
+}
+
+function draftOf(desired: ScimObject): UserDraft {
+  const wso2 = desired[WSO2_USER_SCHEMA];
+  const written = (name: string) => isObject(wso2) && name in wso2;
+  const enterprise = desired[ENTERPRISE_USER_SCHEMA];
+  return {
+    userName: desired.userName,
+    active: desired.active,
+    password: desired.password,
+    roles: desired.roles === undefined ? undefined : Array.isArray(desired.roles) ? desired.roles.map(roleValue) : [],
+    attributes: resourceToAttributes(desired),
+    listsWritten: { all: written('mobileNumbers'), verified: written('verifiedMobileNumbers') },
+    // A request-only flag: resourceToAttributes never stores it.
+    verifyMobile: isObject(enterprise) && enterprise.verifyMobile === true,
+  };
+}
+
+function roleValue(role: unknown): unknown {
+  return isObject(role) ? role.value : role;
+}
+
+function removesPassword(operation: PatchOperation): boolean {
+  return (
+    operation.op.toLowerCase() === 'remove' &&
+    /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
+  );
+}
+
+function mentionsPhoneNumbers(operation: PatchOperation): boolean {
+  if (operation.path !== undefined) {
+    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
+  }
+  const value = operation.value;
+  return isObject(value) && Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers');
+}

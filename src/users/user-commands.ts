@@ -1,0 +1,36 @@
+import type { User } from './user.js';
+import type { UserAttributes } from './user-attributes.js';
+
+/**
+ * What a client asks a user to become, in domain terms. The SCIM layer builds it from a POST or PUT body,
+ * or by applying PATCH operations to the current user; the user service checks and writes it. Account
+ * fields are `unknown` because checking them (a required userName, a boolean `active`, an allowed role)
+ * is the service's rule, not the wire format's.
+ */
+export interface UserDraft {
+  userName: unknown;
+  active: unknown;
+  /** undefined: unchanged. */
+  password: unknown;
+  /** The role values asked for; undefined: none given. */
+  roles: readonly unknown[] | undefined;
+  attributes: UserAttributes;
+  /** Which WSO2 lists the request itself wrote (a PUT without them leaves them as they are). */
+  listsWritten: { all: boolean; verified: boolean };
+  /** The request-only verifyMobile flag. */
+  verifyMobile: boolean;
+}
+
+/** An update (PUT or PATCH on /Users/{id} or /Me): the draft, computed from the locked current user. */
+export interface UserUpdate {
+  draft(current: User): UserDraft;
+  /** The request named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
+  primaryMentioned: boolean;
+  /** Lists not written stay as they are (PUT), rather than being removed (PATCH starts from the current user). */
+  listsOmittedMeanUnchanged: boolean;
+  /**
+   * No roles given keeps the admin role (clients replacing a profile must not demote by omission);
+   * PATCH starts from the current resource, so roles missing afterwards means they were removed.
+   */
+  rolesOmittedMeanUnchanged: boolean;
+}
