@@ -162,7 +162,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app, 'identity');
-  await app.register(healthRoutes, { database });
+  const smsProblem = () =>
+    senders.activeProvider().then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : 'no usable SMS provider'),
+    );
+  await app.register(healthRoutes, { database, smsProblem });
   await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
 
   await app.register(
