@@ -13,6 +13,7 @@ import { toAppError } from './errors/from-fastify-error.js';
 import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
+import { describeOperations } from './http/openapi-operations.js';
 import { createMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
@@ -159,10 +160,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (headers['content-type'] === undefined && hasBody) headers['content-type'] = 'application/json';
   });
 
+  describeOperations(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'SCIM 2.0 identity server', version: '0.1.0' },
+      info: {
+        title: 'SCIM 2.0 identity server',
+        version: '0.1.0',
+        description: 'SCIM 2.0 users with mobile number verification on update (WSO2-compatible API)',
+        license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+      },
+      servers: [{ url: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}` }],
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic' },
