@@ -68,7 +68,7 @@ describe('logs an operator can read', () => {
     expect(logs).not.toContain('"level":50');
   });
 
-  it('writes readable lines on a terminal and JSON lines otherwise', () => {
+  it('writes readable lines on a terminal and JSON lines otherwise', { timeout: 120_000 }, () => {
     const script =
       "import { createLogger } from './src/shared/logger.ts'; createLogger('info').info({ port: 8080 }, 'hello operator');";
     const command = `${process.execPath} --import tsx --input-type=module -e "${script}"`;
