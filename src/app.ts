@@ -13,7 +13,9 @@ import { toAppError } from './errors/from-fastify-error.js';
 import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
+import { webAppRoutes } from './http/web-apps.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
+import { authorizeRoutes } from './oauth/authorize-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
 import { discoveryRoutes } from './scim/discovery-routes.js';
@@ -22,6 +24,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
 import { deliveryRoutes } from './sms/delivery-routes.js';
 import { createSmsDispatcher, type SmsDispatcher } from './sms/dispatcher.js';
+import { inboxRoutes } from './sms/inbox-routes.js';
 import { senderRoutes } from './sms/sender-routes.js';
 import { createSenderService } from './sms/sender-service.js';
 import { createUserService } from './users/user-service.js';
@@ -164,6 +167,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app, 'identity');
   await app.register(healthRoutes, { database });
   await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
+  await app.register(authorizeRoutes, {
+    prefix: '/oauth2',
+    db,
+    clock,
+    clients: oauth.clients,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  });
 
   await app.register(
     async (scim) => {
@@ -171,7 +181,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
       await scim.register(async (protectedScope) => {
         requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(userRoutes, {
+          users,
+          publicBaseUrl: config.PUBLIC_BASE_URL,
+          pendingCodeHints: verification.pendingCodeHints,
+        });
       });
     },
     { prefix: '/scim2' },
@@ -193,12 +207,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
+      const inboxEnabled = config.NODE_ENV !== 'production';
+      await server.register(inboxRoutes, { db, clock, destinations, onSmsQueued, inboxEnabled });
       await server.register(oauthAdminRoutes, oauth);
     },
     { prefix: '/api/server/v1' },
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
     app.addHook('onReady', async () => dispatcher.start());
