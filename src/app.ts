@@ -14,9 +14,11 @@ import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { describeOperations } from './http/openapi-operations.js';
+import { webAppRoutes } from './http/web-apps.js';
 import { createMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
+import { authorizeRoutes } from './oauth/authorize-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
 import { discoveryRoutes } from './scim/discovery-routes.js';
@@ -25,6 +27,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
 import { deliveryRoutes } from './sms/delivery-routes.js';
 import { createSmsDispatcher, type SmsDispatcher } from './sms/dispatcher.js';
+import { inboxRoutes } from './sms/inbox-routes.js';
 import { senderRoutes } from './sms/sender-routes.js';
 import { createSenderService } from './sms/sender-service.js';
 import { createUserService } from './users/user-service.js';
@@ -189,6 +192,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
   await app.register(healthRoutes, { database, smsProblem });
   await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
+  await app.register(authorizeRoutes, {
+    prefix: '/oauth2',
+    db,
+    clock,
+    clients: oauth.clients,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  });
 
   await app.register(
     async (scim) => {
@@ -196,7 +206,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
       await scim.register(async (protectedScope) => {
         requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(userRoutes, {
+          users,
+          publicBaseUrl: config.PUBLIC_BASE_URL,
+          pendingCodeHints: verification.pendingCodeHints,
+        });
       });
     },
     { prefix: '/scim2' },
@@ -218,6 +232,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
+      const inboxEnabled = config.NODE_ENV !== 'production';
+      await server.register(inboxRoutes, { db, clock, destinations, onSmsQueued, inboxEnabled });
       await server.register(oauthAdminRoutes, oauth);
     },
     { prefix: '/api/server/v1' },
@@ -226,6 +242,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics, authenticator, metricsToken: config.METRICS_TOKEN });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
     app.addHook('onReady', async () => dispatcher.start());

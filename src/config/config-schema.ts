@@ -34,7 +34,13 @@ export const ConfigSchema = Type.Object({
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
 
   SMS_PROVIDER: Type.Optional(
-    Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('custom'), Type.Literal('log')]),
+    Type.Union([
+      Type.Literal('twilio'),
+      Type.Literal('vonage'),
+      Type.Literal('custom'),
+      Type.Literal('log'),
+      Type.Literal('inbox'),
+    ]),
   ),
   TWILIO_ACCOUNT_SID: OptionalString('Twilio Account SID'),
   TWILIO_AUTH_TOKEN: OptionalString('Twilio Auth Token'),

@@ -85,6 +85,9 @@ function checkCrossFieldRules(config: Config): void {
   if (config.SMS_PROVIDER === 'log' && config.NODE_ENV === 'production') {
     throw new ConfigError('SMS_PROVIDER: the log provider is for development only and is refused in production');
   }
+  if (config.SMS_PROVIDER === 'inbox' && config.NODE_ENV === 'production') {
+    throw new ConfigError('SMS_PROVIDER: the inbox provider is for development only and is refused in production');
+  }
   if (!config.SMS_TEMPLATE_MOBILE_VERIFICATION.includes('{{confirmation-code}}')) {
     throw new ConfigError('SMS_TEMPLATE_MOBILE_VERIFICATION: must contain the {{confirmation-code}} placeholder');
   }

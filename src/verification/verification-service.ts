@@ -317,8 +317,17 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     await startVerification(trx, { userId, scenario, number: existing.number }, context, true);
   }
 
+  /** The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown. */
+  async function pendingCodeHints(userId: string): Promise<Record<string, string>> {
+    const live = (await findCodesOfUser(db, userId)).filter((row) => isLive(row));
+    if (live.length === 0) return {};
+    const remaining = Math.min(...live.map((row) => settings.otpMaxAttempts - row.failed_attempts));
+    return hintsFor(live, Math.max(0, remaining));
+  }
+
   return {
     startVerification,
+    pendingCodeHints,
     clearCodes,
     validateOwnCode,
     validateCodeOnBehalf,
