@@ -3,7 +3,13 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGN_IN_FAILED } from '../../src/oauth/authorize-routes.js';
 import { createUser, scimRequest, uniqueName } from '../support/test-app.js';
-import { type BrowserServer, launchBrowser, signIn, startBrowserServer, startCallbackServer } from './browser-support.js';
+import {
+  type BrowserServer,
+  launchBrowser,
+  signIn,
+  startBrowserServer,
+  startCallbackServer,
+} from './browser-support.js';
 
 /** An application integrating with the server: a registered client with its own redirect URI. */
 describe('Authorization code + PKCE in Chromium', () => {
@@ -23,7 +29,12 @@ describe('Authorization code + PKCE in Chromium', () => {
       method: 'POST',
       url: '/api/server/v1/oauth-clients',
       headers: { authorization: server.testApp.adminAuth, 'content-type': 'application/json' },
-      payload: { name: 'Partner app', grantTypes: ['authorization_code'], scopes: ['internal_login'], redirectUris: [callback.url] },
+      payload: {
+        name: 'Partner app',
+        grantTypes: ['authorization_code'],
+        scopes: ['internal_login'],
+        redirectUris: [callback.url],
+      },
     });
     expect(created.statusCode).toBe(201);
     client = created.json();
@@ -69,7 +80,12 @@ describe('Authorization code + PKCE in Chromium', () => {
         'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
       },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
     });
   }
 
@@ -159,7 +175,10 @@ describe('Authorization code + PKCE in Chromium', () => {
     const off = await scimRequest(server.testApp, {
       method: 'PATCH',
       url: `/scim2/Users/${created.id}`,
-      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] },
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', value: { active: false } }],
+      },
     });
     expect(off.statusCode).toBe(200);
     const page = await context.newPage();
