@@ -31,6 +31,8 @@ import { CORE_USER_SCHEMA } from './user-schema.js';
 export interface UserRoutesOptions {
   users: UserService;
   publicBaseUrl: string | undefined;
+  /** X-Verification-Resend-After and -Attempts-Remaining of a pending code, on reads and writes of one user. */
+  pendingCodeHints?: (userId: string) => Promise<Record<string, string>>;
 }
 
 const SCIM_JSON = 'application/scim+json; charset=utf-8';
@@ -64,7 +66,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   const { users } = options;
   const baseUrlOf = (request: FastifyRequest) => options.publicBaseUrl ?? `${request.protocol}://${request.host}`;
 
-  function sendUser(request: FastifyRequest, reply: FastifyReply, user: User, status = 200, query: Projection = {}) {
+  async function sendUser(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: User,
+    status = 200,
+    query: Projection = {},
+  ) {
+    if (options.pendingCodeHints !== undefined) reply.headers(await options.pendingCodeHints(user.id));
     const body = projectAttributes(toScimUser(user, baseUrlOf(request)), query.attributes, query.excludedAttributes);
     return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
   }
