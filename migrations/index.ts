@@ -4,6 +4,7 @@ import * as smsOutboxUserIndex from './2026-11-29T0100_sms_outbox_user_index.js'
 import * as oauth from './2026-11-29T0200_oauth.js';
 import * as auditAndLimits from './2026-11-29T0300_audit_and_limits.js';
 import * as smsOutboxSentIndex from './2026-11-29T0400_sms_outbox_sent_index.js';
+import * as authorizationCodeAndInbox from './2026-12-01T0000_authorization_code_and_inbox.js';
 import * as userValues from './2026-12-01T0000_user_values.js';
 import * as groups from './2026-12-01T0900_groups.js';
 
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T0200_oauth': oauth,
   '2026-11-29T0300_audit_and_limits': auditAndLimits,
   '2026-11-29T0400_sms_outbox_sent_index': smsOutboxSentIndex,
+  '2026-12-01T0000_authorization_code_and_inbox': authorizationCodeAndInbox,
   '2026-12-01T0000_user_values': userValues,
   '2026-12-01T0900_groups': groups,
 };

@@ -14,7 +14,12 @@ import { createGroupService } from './groups/group-service.js';
 import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
+import { describeOperations } from './http/openapi-operations.js';
+import { webAppRoutes } from './http/web-apps.js';
+import { createMetrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
+import { authorizeRoutes } from './oauth/authorize-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
 import { bulkRoutes } from './scim/bulk-routes.js';
@@ -25,6 +30,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
 import { deliveryRoutes } from './sms/delivery-routes.js';
 import { createSmsDispatcher, type SmsDispatcher } from './sms/dispatcher.js';
+import { inboxRoutes } from './sms/inbox-routes.js';
 import { senderRoutes } from './sms/sender-routes.js';
 import { createSenderService } from './sms/sender-service.js';
 import { createUserService } from './users/user-service.js';
@@ -50,12 +56,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const db = database.db;
 
+  const metrics = createMetrics({ database, clock });
   const senders = createSenderService({ db, clock, config, encryptionKey: keys.secretEncryption, logger });
   const dispatcher = createSmsDispatcher({
     db,
     clock,
     logger,
     resolveProvider: () => senders.activeProvider(),
+    onOutcome: (provider, outcome) => metrics.smsOutcome(provider, outcome),
     settings: {
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       retryBaseMs: config.SMS_RETRY_BASE_MS,
@@ -64,13 +72,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       globalPerHour: config.SMS_GLOBAL_PER_HOUR,
     },
   });
-  const onSmsQueued = () => dispatcher.notify();
+  const onSmsQueued = () => {
+    metrics.smsQueued();
+    dispatcher.notify();
+  };
   const destinations = destinationPolicyOf(config);
   const verification = createVerificationService({
     db,
     clock,
     otpKey: keys.otpHmac,
     onSmsQueued,
+    onAuditEvent: (type) => metrics.verificationEvent(type),
     settings: {
       otpLength: config.OTP_LENGTH,
       otpCharset: config.OTP_CHARSET,
@@ -125,6 +137,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -154,10 +170,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (headers['content-type'] === undefined && hasBody) headers['content-type'] = 'application/json';
   });
 
+  describeOperations(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'SCIM 2.0 identity server', version: '0.1.0' },
+      info: {
+        title: 'SCIM 2.0 identity server',
+        version: '0.1.0',
+        description: 'SCIM 2.0 users with mobile number verification on update (WSO2-compatible API)',
+        license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+      },
+      servers: [{ url: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}` }],
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic' },
@@ -169,8 +192,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app, 'identity');
-  await app.register(healthRoutes, { database });
+  const smsProblem = () =>
+    senders.activeProvider().then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : 'no usable SMS provider'),
+    );
+  await app.register(healthRoutes, { database, smsProblem });
   await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
+  await app.register(authorizeRoutes, {
+    prefix: '/oauth2',
+    db,
+    clock,
+    clients: oauth.clients,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  });
 
   await app.register(
     async (scim) => {
@@ -178,7 +213,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL, bulk: bulkLimits });
       await scim.register(async (protectedScope) => {
         requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, { users, groups, publicBaseUrl: config.PUBLIC_BASE_URL });
+        await protectedScope.register(userRoutes, {
+          users,
+          groups,
+          publicBaseUrl: config.PUBLIC_BASE_URL,
+          pendingCodeHints: verification.pendingCodeHints,
+        });
         await protectedScope.register(groupRoutes, { groups, publicBaseUrl: config.PUBLIC_BASE_URL });
         await protectedScope.register(bulkRoutes, { ...bulkLimits, publicBaseUrl: config.PUBLIC_BASE_URL });
       });
@@ -202,12 +242,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
+      const inboxEnabled = config.NODE_ENV !== 'production';
+      await server.register(inboxRoutes, { db, clock, destinations, onSmsQueued, inboxEnabled });
       await server.register(oauthAdminRoutes, oauth);
     },
     { prefix: '/api/server/v1' },
   );
 
+  await app.register(metricsRoutes, { metrics, authenticator, metricsToken: config.METRICS_TOKEN });
+
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
     app.addHook('onReady', async () => dispatcher.start());

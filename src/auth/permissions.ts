@@ -109,8 +109,13 @@ const RULES: Record<string, RouteRule> = {
   [`PUT ${SERVER}/notification-senders/sms/:senderName`]: need(CONFIG_SCOPES.update),
   [`DELETE ${SERVER}/notification-senders/sms/:senderName`]: need(CONFIG_SCOPES.delete),
   [`GET ${SERVER}/sms-deliveries`]: need(CONFIG_SCOPES.view),
+  // The development SMS inbox (not served in production) and "Send test SMS".
+  [`GET ${SERVER}/sms-inbox`]: need(CONFIG_SCOPES.view),
+  [`POST ${SERVER}/sms-test-messages`]: need(CONFIG_SCOPES.update),
   // The verification audit trail (WSO2 keeps audit logs under its monitoring permissions).
   [`GET ${SERVER}/audit-events`]: need(CONFIG_SCOPES.view),
+  // Prometheus metrics (or the METRICS_TOKEN bearer, checked by the route itself).
+  'GET /metrics': need(CONFIG_SCOPES.view),
 
   // Registered OAuth clients.
   [`GET ${SERVER}/oauth-clients`]: need(APPLICATION_SCOPES.view),

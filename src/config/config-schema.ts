@@ -28,12 +28,21 @@ export const ConfigSchema = Type.Object({
     Type.String({ minLength: 32, description: 'Key material for code HMACs and secret encryption (>= 32 chars)' }),
   ),
   BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Maximum request body in bytes'),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'Bearer token a Prometheus scraper may use for GET /metrics' }),
+  ),
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
   BULK_MAX_OPERATIONS: Int(1000, 1, 100_000, 'Operations one /scim2/Bulk request may carry (maxOperations)'),
   BULK_MAX_PAYLOAD_SIZE: Int(1_048_576, 1024, 104_857_600, 'Largest /scim2/Bulk body in bytes (maxPayloadSize)'),
 
   SMS_PROVIDER: Type.Optional(
-    Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('custom'), Type.Literal('log')]),
+    Type.Union([
+      Type.Literal('twilio'),
+      Type.Literal('vonage'),
+      Type.Literal('custom'),
+      Type.Literal('log'),
+      Type.Literal('inbox'),
+    ]),
   ),
   TWILIO_ACCOUNT_SID: OptionalString('Twilio Account SID'),
   TWILIO_AUTH_TOKEN: OptionalString('Twilio Auth Token'),

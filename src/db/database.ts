@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Hand-written table types, kept in step with migrations/. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -74,13 +74,36 @@ export interface SmsSendersTable {
 export interface OAuthClientsTable {
   client_id: string;
   name: string;
-  secret_hash: string;
+  /** Null: a public client (no secret; the authorization code grant with PKCE only). */
+  secret_hash: string | null;
   /** Space-separated. */
   grant_types: string;
   /** Space-separated. */
   scopes: string;
+  /** Space-separated, matched exactly; a path (starting with /) is relative to the server's own base URL. */
+  redirect_uris: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface OAuthAuthorizationCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  code_challenge: string;
+  scope: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  grant_id: string | null;
+}
+
+export interface SmsInboxTable {
+  id: string;
+  to_number: string;
+  body: string;
+  created_at: Timestamp;
 }
 
 export interface OAuthSigningKeysTable {
@@ -161,6 +184,8 @@ export interface Database {
   sms_outbox: SmsOutboxTable;
   sms_senders: SmsSendersTable;
   oauth_clients: OAuthClientsTable;
+  oauth_authorization_codes: OAuthAuthorizationCodesTable;
+  sms_inbox: SmsInboxTable;
   oauth_signing_keys: OAuthSigningKeysTable;
   oauth_grants: OAuthGrantsTable;
   oauth_refresh_tokens: OAuthRefreshTokensTable;

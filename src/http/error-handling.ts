@@ -44,5 +44,6 @@ export function methodNotAllowed(scope: FastifyInstance, url: string, allowed: r
     });
   };
   // Refused in onRequest, before the body is parsed: a malformed or oversized body still gets the 405.
-  scope.route({ method: others, url, onRequest: refuse, handler: refuse });
+  // A 405 is not an operation: keep it out of /openapi.json.
+  scope.route({ method: others, url, schema: { hide: true }, onRequest: refuse, handler: refuse });
 }

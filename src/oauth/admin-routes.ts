@@ -19,6 +19,9 @@ const NewClientBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 255 }),
     grantTypes: Type.Array(GrantTypeSchema, { minItems: 1, maxItems: GRANT_TYPES.length, uniqueItems: true }),
     scopes: Type.Array(ScopeSchema, { maxItems: 64, uniqueItems: true }),
+    redirectUris: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 20, uniqueItems: true }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -28,6 +31,8 @@ const Client = Type.Object({
   name: Type.String(),
   grantTypes: Type.Array(Type.String()),
   scopes: Type.Array(Type.String()),
+  redirectUris: Type.Array(Type.String()),
+  public: Type.Boolean({ description: 'No secret: authorization code with PKCE only' }),
   created: Type.String({ format: 'date-time' }),
   lastModified: Type.String({ format: 'date-time' }),
 });
@@ -67,6 +72,8 @@ function toWire(client: OAuthClient) {
     name: client.name,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
+    redirectUris: client.redirectUris,
+    public: client.isPublic,
     created: client.createdAt.toISOString(),
     lastModified: client.updatedAt.toISOString(),
   };

@@ -7,7 +7,7 @@ import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 
-export const GRANT_TYPES = ['password', 'client_credentials', 'refresh_token'] as const;
+export const GRANT_TYPES = ['password', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 export interface OAuthClient {
@@ -15,6 +15,10 @@ export interface OAuthClient {
   name: string;
   grantTypes: GrantType[];
   scopes: string[];
+  /** Exact redirect URIs of the authorization code grant; a path is relative to this server's base URL. */
+  redirectUris: string[];
+  /** No secret: the authorization code grant with PKCE only (the Console, My Account). */
+  isPublic: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -23,6 +27,15 @@ export interface NewClient {
   name: string;
   grantTypes: string[];
   scopes: string[];
+  redirectUris?: string[] | undefined;
+}
+
+/** A public client this server registers for its own browser applications. */
+export interface BuiltInClient {
+  clientId: string;
+  name: string;
+  scopes: readonly string[];
+  redirectPath: string;
 }
 
 export interface ClientService {
@@ -34,6 +47,8 @@ export interface ClientService {
   rotateSecret(clientId: string): Promise<{ client: OAuthClient; clientSecret: string }>;
   /** The client, when the secret is right; undefined otherwise (unknown client or wrong secret). */
   authenticate(clientId: string, clientSecret: string): Promise<OAuthClient | undefined>;
+  /** Creates or refreshes a built-in public client (at every start, so its settings follow the code). */
+  registerBuiltIn(client: BuiltInClient): Promise<void>;
 }
 
 export interface ClientServiceDeps {
@@ -63,7 +78,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
 
   return {
     async create(input) {
-      const { name, grantTypes, scopes } = validate(input);
+      const { name, grantTypes, scopes, redirectUris } = validate(input);
       const clientId = randomBytes(18).toString('base64url');
       const clientSecret = newSecret();
       const now = clock.now();
@@ -75,6 +90,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
           secret_hash: await hashPassword(clientSecret),
           grant_types: grantTypes.join(' '),
           scopes: scopes.join(' '),
+          redirect_uris: redirectUris.join(' '),
           created_at: now,
           updated_at: now,
         })
@@ -104,6 +120,9 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async rotateSecret(clientId) {
+      if ((await get(clientId)).isPublic) {
+        throw new AppError('INVALID_VALUE', 'A public client has no secret to rotate');
+      }
       const clientSecret = newSecret();
       const row = await db
         .updateTable('oauth_clients')
@@ -117,7 +136,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
 
     async authenticate(clientId, clientSecret) {
       const row = await db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-      if (row === undefined) {
+      if (row === undefined || row.secret_hash === null) {
         dummyHash ??= hashPassword(newSecret());
         await verifyPassword(clientSecret, await dummyHash);
         return undefined;
@@ -129,6 +148,23 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       }
       return toClient(row);
     },
+
+    async registerBuiltIn(client) {
+      const now = clock.now();
+      const values = {
+        name: client.name,
+        secret_hash: null,
+        grant_types: 'authorization_code',
+        scopes: client.scopes.join(' '),
+        redirect_uris: client.redirectPath,
+        updated_at: now,
+      };
+      await db
+        .insertInto('oauth_clients')
+        .values({ client_id: client.clientId, created_at: now, ...values })
+        .onConflict((conflict) => conflict.column('client_id').doUpdateSet(values))
+        .execute();
+    },
   };
 }
 
@@ -136,7 +172,12 @@ function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-function validate(input: NewClient): { name: string; grantTypes: GrantType[]; scopes: string[] } {
+function validate(input: NewClient): {
+  name: string;
+  grantTypes: GrantType[];
+  scopes: string[];
+  redirectUris: string[];
+} {
   const name = input.name.trim();
   if (name === '') throw new AppError('INVALID_VALUE', "'name' must not be blank");
   const grantTypes = [...new Set(input.grantTypes)];
@@ -148,10 +189,31 @@ function validate(input: NewClient): { name: string; grantTypes: GrantType[]; sc
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('password')) {
     throw new AppError('INVALID_VALUE', "'refresh_token' only makes sense together with 'password'");
   }
+  const redirectUris = [...new Set(input.redirectUris ?? [])];
+  for (const uri of redirectUris) assertRedirectUri(uri);
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new AppError('INVALID_VALUE', "'authorization_code' needs at least one entry in 'redirectUris'");
+  }
   const scopes = [...new Set(input.scopes)];
   const unknownScope = scopes.find((scope) => !isKnownScope(scope));
   if (unknownScope !== undefined) throw new AppError('INVALID_VALUE', `Unknown scope '${unknownScope}'`);
-  return { name, grantTypes: grantTypes.filter(isGrantType), scopes };
+  return { name, grantTypes: grantTypes.filter(isGrantType), scopes, redirectUris };
+}
+
+/** RFC 6749 section 3.1.2: an absolute URI without a fragment; http(s) so a browser can follow it. */
+function assertRedirectUri(uri: string): void {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new AppError('INVALID_VALUE', `Redirect URI '${uri.slice(0, 200)}' is not an absolute URI`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new AppError('INVALID_VALUE', 'Redirect URIs must use https (or http)');
+  }
+  if (uri.includes('#') || /\s/.test(uri)) {
+    throw new AppError('INVALID_VALUE', 'Redirect URIs must not contain a fragment or white space');
+  }
 }
 
 function isGrantType(value: string): value is GrantType {
@@ -164,6 +226,8 @@ function toClient(row: OAuthClientRow): OAuthClient {
     name: row.name,
     grantTypes: splitSpaces(row.grant_types).filter(isGrantType),
     scopes: splitSpaces(row.scopes),
+    redirectUris: splitSpaces(row.redirect_uris),
+    isPublic: row.secret_hash === null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -3,6 +3,7 @@ import type { Config } from '../config/config-schema.js';
 import type { Db } from '../db/executor.js';
 import type { Clock } from '../shared/clock.js';
 import { type AccessTokens, createAccessTokens } from './access-tokens.js';
+import { BUILT_IN_CLIENTS } from './built-in-clients.js';
 import { type ClientService, createClientService } from './client-service.js';
 import { oauthSettingsOf } from './oauth-settings.js';
 import { createSigningKeyStore, type SigningKeyStore } from './signing-keys.js';
@@ -37,6 +38,7 @@ export async function createOAuth(deps: OAuthDeps): Promise<OAuth> {
   });
   await signingKeys.init();
   const clients = createClientService({ db, clock, cacheTtlMs: config.AUTH_CACHE_TTL_SECONDS * 1000 });
+  for (const client of BUILT_IN_CLIENTS) await clients.registerBuiltIn(client);
   const accessTokens = createAccessTokens({ db, clock, logger, signingKeys, clients, settings });
   const tokens = createTokenService({ db, clock, logger, clients, accessTokens, settings });
   return { accessTokens, clients, signingKeys, tokens };

@@ -33,6 +33,9 @@ const Form = Type.Object(
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
     token: Type.Optional(Type.String({ maxLength: 8192 })),
     token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+    code: Type.Optional(Type.String({ maxLength: 256 })),
+    redirect_uri: Type.Optional(Type.String({ maxLength: 2000 })),
+    code_verifier: Type.Optional(Type.String({ maxLength: 256 })),
   },
   { additionalProperties: Type.String() },
 );
@@ -160,6 +163,13 @@ function clientCredentialsOf(request: FastifyRequest, form: FormFields): ClientC
   return undefined;
 }
 
+/** A public client (the Console, My Account) names itself with client_id alone (RFC 6749 section 2.3, RFC 7009). */
+function publicClientIdOf(request: FastifyRequest, form: FormFields): string | undefined {
+  const header = request.headers.authorization;
+  const noAuthentication = (header === undefined || header.trim() === '') && form.client_secret === undefined;
+  return noAuthentication ? form.client_id : undefined;
+}
+
 /** POST /oauth2/token, /oauth2/revoke, /oauth2/introspect and GET /oauth2/jwks. */
 export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async (app, options) => {
   const { tokens, clients, signingKeys, authenticator } = options;
@@ -178,7 +188,8 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
     async (request, reply) => {
       requireForm(request);
       const form = request.body;
-      const client = clientCredentialsOf(request, form);
+      const publicClientId = form.grant_type === 'authorization_code' ? publicClientIdOf(request, form) : undefined;
+      const client = publicClientId === undefined ? clientCredentialsOf(request, form) : undefined;
       if (form.grant_type === undefined || form.grant_type === '') {
         throw new AppError('OAUTH_INVALID_REQUEST', 'grant_type is required');
       }
@@ -189,6 +200,10 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
         password: form.password,
         scope: form.scope,
         refreshToken: form.refresh_token,
+        code: form.code,
+        redirectUri: form.redirect_uri,
+        codeVerifier: form.code_verifier,
+        publicClientId,
       });
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(issued);
     },
@@ -200,10 +215,11 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
     async (request, reply) => {
       requireForm(request);
       const form = request.body;
-      const client = clientCredentialsOf(request, form);
+      const publicClientId = publicClientIdOf(request, form);
+      const client = publicClientId === undefined ? clientCredentialsOf(request, form) : undefined;
       if (form.token === undefined || form.token === '')
         throw new AppError('OAUTH_INVALID_REQUEST', 'token is required');
-      await tokens.revoke(client, form.token, form.token_type_hint);
+      await tokens.revoke(client, form.token, form.token_type_hint, publicClientId);
       return reply.header('cache-control', 'no-store').code(200).send();
     },
   );

@@ -1,12 +1,18 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { hashPassword, verifyPassword } from '../auth/password.js';
 import { ALL_SCOPES, scopesAllowedForUser } from '../auth/permissions.js';
+import { verifyUserCredentials } from '../auth/sign-in.js';
 import type { Db, Executor } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
-import { findUserById, findUserByUserName } from '../users/user-repository.js';
+import { findUserById } from '../users/user-repository.js';
 import { type AccessTokens, InvalidTokenError } from './access-tokens.js';
+import {
+  deleteStaleAuthorizationCodes,
+  pkceMatches,
+  recordGrantOfCode,
+  redeemAuthorizationCode,
+} from './authorization-codes.js';
 import { type ClientService, type GrantType, type OAuthClient, splitSpaces } from './client-service.js';
 import type { OAuthSettings } from './oauth-settings.js';
 
@@ -25,6 +31,12 @@ export interface TokenRequest {
   password?: string | undefined;
   scope?: string | undefined;
   refreshToken?: string | undefined;
+  /** authorization_code: the code, the redirect_uri it was issued for, and the PKCE code_verifier. */
+  code?: string | undefined;
+  redirectUri?: string | undefined;
+  codeVerifier?: string | undefined;
+  /** A client_id sent without a secret: a public client (authorization_code only). */
+  publicClientId?: string | undefined;
 }
 
 /** RFC 6749 section 5.1. */
@@ -41,7 +53,12 @@ export type IntrospectionResponse = { active: false } | ({ active: true } & Reco
 export interface TokenService {
   token(request: TokenRequest): Promise<TokenResponse>;
   /** RFC 7009: unknown tokens and tokens of other clients are answered like success (nothing to tell). */
-  revoke(client: ClientCredentials | undefined, token: string, hint: string | undefined): Promise<void>;
+  revoke(
+    client: ClientCredentials | undefined,
+    token: string,
+    hint: string | undefined,
+    publicClientId?: string,
+  ): Promise<void>;
   introspect(token: string, hint: string | undefined): Promise<IntrospectionResponse>;
   /** A registered client by its credentials, or OAUTH_INVALID_CLIENT. */
   authenticateClient(credentials: ClientCredentials): Promise<OAuthClient>;
@@ -59,8 +76,6 @@ export interface TokenServiceDeps {
 /** RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
-
-let dummyPasswordHash: Promise<string> | undefined;
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const { db, clock, logger, clients, accessTokens, settings } = deps;
@@ -88,16 +103,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (username === undefined || username === '' || password === undefined) {
       throw new AppError('OAUTH_INVALID_REQUEST', "The password grant needs 'username' and 'password'");
     }
-    const user = await findUserByUserName(db, username);
-    const hash = user?.password_hash ?? null;
-    if (user === undefined || hash === null) {
-      dummyPasswordHash ??= hashPassword(randomBytes(16).toString('base64url'));
-      await verifyPassword(password, await dummyPasswordHash);
-      throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
-    }
-    if (!(await verifyPassword(password, hash)) || !user.active) {
-      throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
-    }
+    const user = await verifyUserCredentials(db, username, password);
+    if (user === undefined) throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
     const ceiling = scopesAllowedForUser(user.is_admin).filter((scope) => client?.scopes.includes(scope) ?? true);
     const scopes = requestedScopes(request.scope, ceiling);
     const withRefresh = client === undefined || client.grantTypes.includes('refresh_token');
@@ -218,6 +225,108 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     return response(access.token, outcome.scopes, outcome.refresh);
   }
 
+  /** The client of an authorization code request: authenticated (confidential) or named by client_id (public). */
+  async function codeClient(request: TokenRequest, client: OAuthClient | undefined): Promise<OAuthClient> {
+    if (client !== undefined) return client;
+    if (request.publicClientId === undefined) {
+      throw new AppError('OAUTH_INVALID_REQUEST', "The authorization_code grant needs 'client_id'");
+    }
+    const named = await clients.find(request.publicClientId);
+    if (named === undefined || !named.isPublic) {
+      throw new AppError('OAUTH_INVALID_CLIENT', 'Client authentication failed', {
+        headers: { 'www-authenticate': 'Basic realm="oauth2", charset="UTF-8"' },
+      });
+    }
+    return named;
+  }
+
+  async function authorizationCodeGrant(request: TokenRequest, given: OAuthClient | undefined) {
+    const client = await codeClient(request, given);
+    requireGrantType(client, 'authorization_code');
+    const { code, redirectUri, codeVerifier } = request;
+    if (code === undefined || code === '' || redirectUri === undefined || codeVerifier === undefined) {
+      throw new AppError(
+        'OAUTH_INVALID_REQUEST',
+        "The authorization_code grant needs 'code', 'redirect_uri' and 'code_verifier' (PKCE)",
+      );
+    }
+    const now = clock.now();
+    const withRefresh = !client.isPublic && client.grantTypes.includes('refresh_token');
+    const outcome = await db.transaction().execute(async (trx) => {
+      const redemption = await redeemAuthorizationCode(trx, code, now);
+      if (redemption.kind === 'reused') {
+        // RFC 6749 section 4.1.2: a code used twice may have been stolen; what it produced dies.
+        if (redemption.grantId !== null) {
+          await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('id', '=', redemption.grantId).execute();
+        }
+        return { kind: 'reused', grantId: redemption.grantId } as const;
+      }
+      if (redemption.kind === 'unknown') return { kind: 'invalid', reason: 'unknown code' } as const;
+      const issued = redemption.code;
+      // Any mismatch burns the code too (it is already marked used): no second guess at the verifier.
+      if (issued.clientId !== client.clientId) return { kind: 'invalid', reason: 'other client' } as const;
+      if (issued.expiresAt.getTime() <= now.getTime()) return { kind: 'invalid', reason: 'expired' } as const;
+      if (issued.redirectUri !== redirectUri) return { kind: 'invalid', reason: 'redirect_uri differs' } as const;
+      if (!pkceMatches(codeVerifier, issued.codeChallenge)) return { kind: 'invalid', reason: 'PKCE' } as const;
+      const user = await findUserById(trx, issued.userId);
+      if (user === undefined || !user.active) return { kind: 'invalid', reason: 'user disabled' } as const;
+      const scopes = issued.scopes.filter((scope) => scopesAllowedForUser(user.is_admin).includes(scope));
+      const grantId = randomUUID();
+      await trx
+        .insertInto('oauth_grants')
+        .values({
+          id: grantId,
+          user_id: user.id,
+          client_id: client.clientId,
+          scope: scopes.join(' '),
+          created_at: now,
+          expires_at: grantExpiry(now, withRefresh),
+          revoked_at: null,
+        })
+        .execute();
+      const refresh = withRefresh ? newRefreshToken() : undefined;
+      if (refresh !== undefined) await storeRefreshToken(trx, grantId, refresh, now);
+      await recordGrantOfCode(trx, code, grantId);
+      return { kind: 'ok', user, scopes, grantId, refresh } as const;
+    });
+    if (outcome.kind === 'reused') {
+      logger.warn(
+        { event: 'authorization_code_reused', clientId: client.clientId, grantId: outcome.grantId },
+        'a used authorization code came back; its grant is revoked',
+      );
+    }
+    if (outcome.kind !== 'ok') {
+      if (outcome.kind === 'invalid') {
+        logger.info(
+          { event: 'authorization_code_refused', clientId: client.clientId, reason: outcome.reason },
+          'authorization code refused',
+        );
+      }
+      throw new AppError(
+        'OAUTH_INVALID_GRANT',
+        'The authorization code is invalid, expired or used, or does not match the redirect_uri or code_verifier',
+      );
+    }
+    const access = await accessTokens.issue({
+      subject: { kind: 'user', userId: outcome.user.id, userName: outcome.user.user_name },
+      clientId: client.clientId,
+      scopes: outcome.scopes,
+      grantId: outcome.grantId,
+    });
+    logger.info(
+      {
+        event: 'token_issued',
+        grantType: 'authorization_code',
+        userId: outcome.user.id,
+        clientId: client.clientId,
+        jti: access.jti,
+      },
+      'access token issued',
+    );
+    void cleanup();
+    return response(access.token, outcome.scopes, outcome.refresh);
+  }
+
   function grantExpiry(now: Date, withRefresh: boolean): Date {
     const seconds = Math.max(settings.accessTokenTtlSeconds, withRefresh ? settings.refreshTokenTtlSeconds : 0);
     return new Date(now.getTime() + seconds * 1000);
@@ -254,6 +363,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       const now = clock.now();
       await db.deleteFrom('oauth_grants').where('expires_at', '<', now).execute();
       await db.deleteFrom('oauth_revoked_tokens').where('expires_at', '<', now).execute();
+      await deleteStaleAuthorizationCodes(db, new Date(now.getTime() - CLEANUP_INTERVAL_MS));
     } catch (error) {
       logger.warn({ err: error }, 'cleaning up expired OAuth grants failed');
     }
@@ -364,13 +474,20 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           return clientCredentialsGrant(request, client);
         case 'refresh_token':
           return refreshTokenGrant(request, client);
+        case 'authorization_code':
+          return authorizationCodeGrant(request, client);
         default:
           throw new AppError('OAUTH_UNSUPPORTED_GRANT_TYPE', `Unsupported grant_type '${request.grantType}'`);
       }
     },
 
-    async revoke(credentials, token, hint) {
-      const caller = credentials === undefined ? undefined : await authenticateClient(credentials);
+    async revoke(credentials, token, hint, publicClientId) {
+      const caller =
+        credentials !== undefined
+          ? await authenticateClient(credentials)
+          : publicClientId === undefined
+            ? undefined
+            : await codeClient({ grantType: 'authorization_code', client: undefined, publicClientId }, undefined);
       const attempts =
         hint === 'refresh_token' ? [revokeRefreshToken, revokeAccessToken] : [revokeAccessToken, revokeRefreshToken];
       for (const attempt of attempts) {

@@ -54,8 +54,6 @@ export interface FilterSources {
   sortOrder(sort: QuerySort): RawBuilder<unknown>;
 }
 
-export const TRUE_FILTER: QueryFilter = { kind: 'const', value: true };
-
 /** The WHERE condition for `filter`; every literal is a bound parameter. */
 export function filterToSql(filter: QueryFilter, sources: FilterSources): Expression<SqlBool> {
   switch (filter.kind) {

@@ -129,10 +129,10 @@ export function createSenderService(deps: SenderServiceDeps) {
 
   function environmentProvider(): SmsProvider {
     const settings = describeFailure('the SMS provider from the environment', () => environmentSenderSettings(config));
-    if (settings.provider === 'log' && production) {
+    if ((settings.provider === 'log' || settings.provider === 'inbox') && production) {
       throw new Error(
         'No SMS provider is configured: set SMS_PROVIDER or create one through /api/server/v1/notification-senders/sms ' +
-          '(the log provider is refused in production)',
+          '(the log and inbox providers are refused in production)',
       );
     }
     return build(settings, 'the SMS provider from the environment');
@@ -146,7 +146,7 @@ export function createSenderService(deps: SenderServiceDeps) {
 
   function build(settings: SmsSenderSettings, what: string): SmsProvider {
     return describeFailure(what, () =>
-      createSmsProvider(settings, { logger, production, timeoutMs: config.SMS_SEND_TIMEOUT_MS }),
+      createSmsProvider(settings, { logger, production, timeoutMs: config.SMS_SEND_TIMEOUT_MS, db }),
     );
   }
 

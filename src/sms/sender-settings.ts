@@ -119,7 +119,7 @@ export function toSmsSenderSettings(configuration: SenderConfiguration): SmsSend
   }
 }
 
-/** The provider configured through the environment (SMS_PROVIDER), or the development `log` provider. */
+/** The provider configured through the environment (SMS_PROVIDER); unset: the development inbox. */
 export function environmentSenderSettings(config: Readonly<Config>): SmsSenderSettings {
   switch (config.SMS_PROVIDER) {
     case 'twilio':
@@ -151,8 +151,10 @@ export function environmentSenderSettings(config: Readonly<Config>): SmsSenderSe
       };
     }
     case 'log':
-    case undefined:
       return { provider: 'log' };
+    case 'inbox':
+    case undefined:
+      return { provider: 'inbox' };
   }
 }
 

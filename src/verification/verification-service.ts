@@ -45,6 +45,8 @@ export interface VerificationServiceDeps {
   settings: VerificationSettings;
   /** Told after a commit that queued an SMS, so the dispatcher sends it right away. */
   onSmsQueued: () => void;
+  /** Told each verification event recorded (for /metrics). */
+  onAuditEvent?: (type: AuditEvent['type']) => void;
 }
 
 export interface RecoveryProperty {
@@ -69,8 +71,10 @@ export type VerificationService = ReturnType<typeof createVerificationService>;
 
 export function createVerificationService(deps: VerificationServiceDeps) {
   const { db, clock, otpKey, settings } = deps;
-  const audit = (trx: Trx, event: AuditEvent, context: RequestContext) =>
-    recordAuditEvent(trx, event, context, clock.now());
+  const audit = async (trx: Trx, event: AuditEvent, context: RequestContext) => {
+    await recordAuditEvent(trx, event, context, clock.now());
+    deps.onAuditEvent?.(event.type);
+  };
 
   /** Issues a fresh code for `number` and queues its SMS, inside the caller's transaction. */
   async function startVerification(
@@ -313,8 +317,17 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     await startVerification(trx, { userId, scenario, number: existing.number }, context, true);
   }
 
+  /** The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown. */
+  async function pendingCodeHints(userId: string): Promise<Record<string, string>> {
+    const live = (await findCodesOfUser(db, userId)).filter((row) => isLive(row));
+    if (live.length === 0) return {};
+    const remaining = Math.min(...live.map((row) => settings.otpMaxAttempts - row.failed_attempts));
+    return hintsFor(live, Math.max(0, remaining));
+  }
+
   return {
     startVerification,
+    pendingCodeHints,
     clearCodes,
     validateOwnCode,
     validateCodeOnBehalf,

@@ -158,7 +158,6 @@ describe('SCIM error handling and request parsing', () => {
       ['deep nesting in an attribute', `{"userName":"deep","name":${nested(2_000)}}`],
       ['deep arrays', `{"userName":"deep","emails":${'['.repeat(3_000)}${']'.repeat(3_000)}}`],
       ['a huge userName', JSON.stringify({ userName: 'u'.repeat(200_000) })],
-      ['a huge attribute name', JSON.stringify({ userName: 'hugekey', ['k'.repeat(100_000)]: 1 })],
       ['a huge op', JSON.stringify(patchBody({ op: 'o'.repeat(100_000), path: 'displayName', value: 'x' }))],
       ['a huge path', JSON.stringify(patchBody({ op: 'add', path: 'p'.repeat(100_000), value: 'x' }))],
       [

@@ -23,6 +23,17 @@ export class ManualClock implements Clock {
   }
 }
 
+/** Real time plus a shift a test can add to (codes expiring, cooldowns ending) while a browser runs in real time. */
+export class ShiftedClock extends ManualClock {
+  private offsetMs = 0;
+  override now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  override advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
 export interface TestApp {
   app: FastifyInstance;
   db: Db;
@@ -38,6 +49,7 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   database?: TestDatabase;
   startDispatcher?: boolean;
+  clock?: ManualClock;
 }
 
 export function basicAuth(userName: string, password: string): string {
@@ -67,7 +79,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       callback();
     },
   });
-  const clock = new ManualClock();
+  const clock = options.clock ?? new ManualClock();
   const app = await buildApp({
     config,
     database: database.handle,

@@ -28,7 +28,7 @@ export class SmsDeliveryError extends Error {
 }
 
 export interface SmsProvider {
-  /** Short name for logs and delivery records: twilio, vonage, custom, log. */
+  /** Short name for logs and delivery records: twilio, vonage, custom, log, inbox. */
   readonly name: string;
   send(message: SmsMessage): Promise<SmsSendResult>;
 }
@@ -48,7 +48,8 @@ export type SmsSenderSettings =
       payloadTemplate: string;
       headers: Record<string, string>;
     }
-  | { provider: 'log' };
+  | { provider: 'log' }
+  | { provider: 'inbox' };
 
 /** Options every network provider accepts; the dispatcher passes SMS_SEND_TIMEOUT_MS. */
 export interface ProviderOptions {
