@@ -49,8 +49,6 @@ export interface UserServiceDeps {
 interface WriteContext {
   actor: Actor;
   request: RequestContext;
-  /** PATCH named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
-  primaryMentioned: boolean;
   /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
   listsOmittedMeanUnchanged: boolean;
   /**
@@ -118,7 +116,6 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, () => desired, {
       actor,
       request,
-      primaryMentioned: false,
       listsOmittedMeanUnchanged: true,
       rolesOmittedMeanUnchanged: true,
     });
@@ -138,7 +135,6 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
       actor,
       request,
-      primaryMentioned: operations.some(mentionsPhoneNumbers),
       listsOmittedMeanUnchanged: false,
       rolesOmittedMeanUnchanged: false,
     });
@@ -180,7 +176,6 @@ export function createUserService(deps: UserServiceDeps) {
       readMobileState(current.claims),
       {
         primary: desiredClaims.get(CLAIM.mobile),
-        primaryMentioned: context.primaryMentioned,
         ...requestedLists(desired, desiredClaims, context),
         verifyMobile: verifyMobileFlag(desired),
       },
@@ -203,14 +198,17 @@ export function createUserService(deps: UserServiceDeps) {
       is_admin: fields.isAdmin,
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
-    await carryOut(trx, current, plan, context);
-    return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
+    const smsQueued = await carryOut(trx, current, plan, context);
+    return { user: userFromRow(row, finalClaims), smsQueued };
   }
 
-  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<void> {
+  /** Starts, repeats or cancels verification as planned; answers whether an SMS was queued. */
+  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<boolean> {
     const { actor } = context;
+    let smsQueued = false;
     if (plan.verification !== null) {
-      await verification.startVerification(trx, { userId: user.id, ...plan.verification }, context.request);
+      const { repeat, ...target } = plan.verification;
+      smsQueued = await verification.requestVerification(trx, { userId: user.id, ...target }, context.request, repeat);
     } else if (plan.clearCodes) {
       await verification.clearCodes(trx, user.id);
     }
@@ -227,10 +225,10 @@ export function createUserService(deps: UserServiceDeps) {
         clock.now(),
       );
     }
-    if (plan.skipped !== null || plan.verification !== null) {
+    if (plan.skipped !== null || smsQueued) {
       deps.logger.info(
         {
-          event: plan.verification === null ? 'mobile_verification_skipped' : 'mobile_verification_started',
+          event: smsQueued ? 'mobile_verification_started' : 'mobile_verification_skipped',
           reason: plan.skipped ?? undefined,
           scenario: plan.verification?.scenario,
           number: plan.verification ? maskPhoneNumber(plan.verification.number) : undefined,
@@ -241,6 +239,7 @@ export function createUserService(deps: UserServiceDeps) {
         'mobile number update',
       );
     }
+    return smsQueued;
   }
 
   async function deleteUser(id: string): Promise<void> {
@@ -338,27 +337,18 @@ function requestedLists(
   };
 }
 
-/** `verifyMobile` is a request-only flag; resourceToClaims never stores it. */
+/** `verifyMobile` is a request-only flag, in either extension (WSO2 7.x: urn:scim:wso2:schema); never stored. */
 function verifyMobileFlag(desired: ScimObject): boolean {
-  const extension = desired[ENTERPRISE_USER_SCHEMA];
-  return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+  return [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA].some((schema) => {
+    const extension = desired[schema];
+    return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+  });
 }
 
 function removesPassword(operation: PatchOperation): boolean {
   return (
     operation.op.toLowerCase() === 'remove' &&
     /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
-  );
-}
-
-function mentionsPhoneNumbers(operation: PatchOperation): boolean {
-  if (operation.path !== undefined)
-    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
-  const value = operation.value;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers')
   );
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, json } from '../support/test-app.js';
+import { createTestDatabase } from '../support/test-database.js';
 import {
   codeIn,
   enterpriseOf,
@@ -26,7 +27,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
       emails: ['bob@example.com'],
       phoneNumbers: [{ type: 'mobile', value: OLD }],
     });
-    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]);
+    await t.patch(bob.auth, '/scim2/Me', [{ op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD }]);
     const code = codeIn((await t.deliver())[0]?.content ?? '');
     expect((await t.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
     return bob;
@@ -135,7 +136,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
 
   it('adding the verified primary to the verified list needs no code', async () => {
     const bob = await createUser(t, `bob${++counter}`, { phoneNumbers: [{ type: 'mobile', value: OLD }] });
-    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]);
+    await t.patch(bob.auth, '/scim2/Me', [{ op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD }]);
     const code = codeIn((await t.deliver())[0]?.content ?? '');
     await t.post(bob.auth, ME_VALIDATE, { code });
     await t.patch(bob.auth, '/scim2/Me', [{ op: 'remove', path: `${WSO2}:verifiedMobileNumbers` }]);
@@ -149,7 +150,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
 
 describe('MULTIPLE_MOBILE_NUMBERS=false', () => {
   it('the list attributes are not writable: 400 mutability', async () => {
-    const t = await startVerificationApp();
+    const t = await startVerificationApp({ env: { MULTIPLE_MOBILE_NUMBERS: 'false' } });
     try {
       const bob = await createUser(t, 'bob', { phoneNumbers: [{ type: 'mobile', value: OLD }] });
       const response = await t.patch(bob.auth, '/scim2/Me', [
@@ -160,6 +161,64 @@ describe('MULTIPLE_MOBILE_NUMBERS=false', () => {
       expect(await t.deliver()).toEqual([]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('multiple mobile numbers by default, and turned on later', () => {
+  it('are on without any setting (WSO2 7.x): the seed list request sends a code', async () => {
+    const t = await startVerificationApp();
+    try {
+      const bob = await createUser(t, 'bob', {
+        phoneNumbers: [{ type: 'mobile', value: OLD }],
+        [WSO2]: { mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] },
+      });
+      const response = await t.patch(t.adminAuth, `/scim2/Users/${bob.id}`, [
+        { op: 'replace', value: { [WSO2]: { verifiedMobileNumbers: `${OLD},${NEW}` } } },
+      ]);
+      expect(response.statusCode).toBe(200);
+      expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(NEW);
+      expect((await t.deliver()).map((sms) => sms.to)).toEqual([NEW]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("after the README walkthrough with them off, a restart with them on accepts the README's list request", async () => {
+    const database = await createTestDatabase();
+    try {
+      const off = await startVerificationApp({ database, env: { MULTIPLE_MOBILE_NUMBERS: 'false' } });
+      let bob: Awaited<ReturnType<typeof createUser>>;
+      try {
+        bob = await createUser(off, 'bob123', { phoneNumbers: [{ type: 'mobile', value: OLD }] });
+        await off.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
+        const code = codeIn((await off.deliver())[0]?.content ?? '');
+        expect((await off.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
+      } finally {
+        await off.close();
+      }
+      const on = await startVerificationApp({ database, env: { MULTIPLE_MOBILE_NUMBERS: 'true' } });
+      try {
+        const response = await on.patch(on.adminAuth, `/scim2/Users/${bob.id}`, [
+          { op: 'replace', value: { [WSO2]: { verifiedMobileNumbers: `${OLD},${NEW}` } } },
+        ]);
+        expect(response.statusCode).toBe(200);
+        const body = json(response);
+        // NEW, verified before the lists existed, counts as verified: only OLD needs a code.
+        expect(mobileOf(body)).toBe(NEW);
+        expect(enterpriseOf(body)).toMatchObject({ phoneVerified: true, pendingMobileNumber: OLD });
+        expect(wso2Of(body)).toEqual({ mobileNumbers: NEW, verifiedMobileNumbers: NEW });
+        const sent = await on.deliver();
+        expect(sent.map((sms) => sms.to)).toEqual([OLD]);
+        expect((await on.post(bob.auth, ME_VALIDATE, { code: codeIn(sent[0]?.content ?? '') })).statusCode).toBe(202);
+        const after = json(await on.get(bob.auth, '/scim2/Me'));
+        expect(mobileOf(after)).toBe(NEW);
+        expect(wso2Of(after)).toEqual({ mobileNumbers: `${NEW},${OLD}`, verifiedMobileNumbers: `${NEW},${OLD}` });
+      } finally {
+        await on.close();
+      }
+    } finally {
+      await database.close();
     }
   });
 });
