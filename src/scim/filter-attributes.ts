@@ -103,9 +103,15 @@ function findSchemaAttribute(
     return attribute === undefined ? [] : [{ schema, attribute }];
   });
   const core = matches.find((match) => match.schema.id === CORE_USER_SCHEMA);
-  const match = core ?? (matches.length === 1 ? matches[0] : undefined);
+  // pendingMobileNumber and phoneVerified are in both extensions, bound to one claim: not ambiguous.
+  const oneClaim = new Set(matches.map((entry) => claimUriOf(entry.schema, entry.attribute))).size === 1;
+  const match = core ?? (matches.length === 1 || oneClaim ? matches[0] : undefined);
   if (match === undefined) throw unknownAttribute(path);
   return match;
+}
+
+function claimUriOf(schema: SchemaDef, attribute: AttributeDef): string | undefined {
+  return CLAIM_BINDINGS.find((binding) => binding.schema === schema.id && binding.attribute === attribute.name)?.uri;
 }
 
 function unknownAttribute(path: string): AppError {

@@ -49,6 +49,8 @@ export interface UserServiceDeps {
 interface WriteContext {
   actor: Actor;
   request: RequestContext;
+  /** PUT: attributes the body leaves out keep their value (verification state); PATCH: the result is complete. */
+  method: 'PUT' | 'PATCH';
   /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
   listsOmittedMeanUnchanged: boolean;
   /**
@@ -84,6 +86,7 @@ export function createUserService(deps: UserServiceDeps) {
     const fields = await accountFields(desired, undefined, actor, false);
     const claims = resourceToClaims(desired);
     const mobile = readMobileState(claims);
+    const phoneVerified = createdPhoneVerified(desired);
     if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
       throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
     }
@@ -99,7 +102,7 @@ export function createUserService(deps: UserServiceDeps) {
         created_at: now,
         updated_at: now,
       });
-      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified: false, pending: undefined });
+      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified, pending: undefined });
       await writeClaimChanges(trx, row.id, new Map(), finalClaims);
       return userFromRow(row, finalClaims);
     });
@@ -116,6 +119,7 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, () => desired, {
       actor,
       request,
+      method: 'PUT',
       listsOmittedMeanUnchanged: true,
       rolesOmittedMeanUnchanged: true,
     });
@@ -135,6 +139,7 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
       actor,
       request,
+      method: 'PATCH',
       listsOmittedMeanUnchanged: false,
       rolesOmittedMeanUnchanged: false,
     });
@@ -172,8 +177,10 @@ export function createUserService(deps: UserServiceDeps) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
     }
     const desiredClaims = resourceToClaims(desired);
+    const stateWrite = requestedVerificationState(desired, current.claims, context);
+    const stored = readMobileState(current.claims);
     const plan = planMobileUpdate(
-      readMobileState(current.claims),
+      stateWrite.cancelPending ? { ...stored, pending: undefined } : stored,
       {
         primary: desiredClaims.get(CLAIM.mobile),
         ...requestedLists(desired, desiredClaims, context),
@@ -190,7 +197,9 @@ export function createUserService(deps: UserServiceDeps) {
     if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {
       await assertUserNameFree(trx, fields.userName, current.id);
     }
-    const finalClaims = withMobileState(desiredClaims, plan.state);
+    const finalState =
+      stateWrite.phoneVerified === undefined ? plan.state : { ...plan.state, phoneVerified: stateWrite.phoneVerified };
+    const finalClaims = withMobileState(desiredClaims, finalState);
     await writeClaimChanges(trx, current.id, current.claims, finalClaims);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
@@ -198,8 +207,34 @@ export function createUserService(deps: UserServiceDeps) {
       is_admin: fields.isAdmin,
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
+    await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
     const smsQueued = await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, finalClaims), smsQueued };
+  }
+
+  /** An administrator's direct write of the verification state: the cancelled code dies; both are audited. */
+  async function recordStateWrite(
+    trx: Trx,
+    user: User,
+    write: VerificationStateWrite,
+    primary: string | undefined,
+    request: RequestContext,
+  ): Promise<void> {
+    const now = clock.now();
+    if (write.cancelPending) {
+      await verification.clearCodes(trx, user.id);
+      const number = user.claims.get(CLAIM.pendingMobileNumber);
+      await recordAuditEvent(trx, { type: 'VERIFICATION_CANCELLED', userId: user.id, number }, request, now);
+    }
+    if (write.phoneVerified !== undefined) {
+      const details = { phoneVerified: write.phoneVerified };
+      await recordAuditEvent(
+        trx,
+        { type: 'PHONE_VERIFIED_SET', userId: user.id, number: primary, details },
+        request,
+        now,
+      );
+    }
   }
 
   /** Starts, repeats or cancels verification as planned; answers whether an SMS was queued. */
@@ -364,4 +399,69 @@ function hasControlCharacter(text: string): boolean {
     const code = character.codePointAt(0) ?? 0;
     return code < 0x20 || code === 0x7f;
   });
+}
+
+/** What a write asks of the verification state itself (phoneVerified, pendingMobileNumber), in either extension. */
+interface VerificationStateWrite {
+  /** Set by an administrator; undefined: unchanged. */
+  phoneVerified: boolean | undefined;
+  /** An administrator removed the pending number: the verification is cancelled. */
+  cancelPending: boolean;
+}
+
+const STATE_SCHEMAS = [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA] as const;
+
+/**
+ * The values the request gives an attribute of both extensions. PATCH results are complete (absent: removed);
+ * a PUT body leaves out what it does not change, as provisioning clients do not know these attributes.
+ */
+function writtenValues(desired: ScimObject, name: string, method: WriteContext['method']): unknown[] {
+  return STATE_SCHEMAS.flatMap((schema) => {
+    const extension = desired[schema];
+    const present = typeof extension === 'object' && extension !== null && name in extension;
+    if (!present && method === 'PUT') return [];
+    return [present ? (extension as ScimObject)[name] : undefined];
+  });
+}
+
+/**
+ * Administrators may write phoneVerified (imported users keep their verified state) and remove
+ * pendingMobileNumber; through /Me both are read-only: a PATCH changing them is refused, a PUT body's
+ * values are ignored (RFC 7644 section 3.3 on read-only attributes).
+ */
+function requestedVerificationState(
+  desired: ScimObject,
+  claims: ClaimMap,
+  context: WriteContext,
+): VerificationStateWrite {
+  const currentVerified = claims.get(CLAIM.phoneVerified) === 'true';
+  const currentPending = claims.get(CLAIM.pendingMobileNumber);
+  const verifiedChange = writtenValues(desired, 'phoneVerified', context.method)
+    .map((value) => value === true)
+    .find((value) => value !== currentVerified);
+  const pendingChange = writtenValues(desired, 'pendingMobileNumber', context.method).filter(
+    (value) => value !== currentPending,
+  );
+  const changed = verifiedChange !== undefined || pendingChange.length > 0;
+  if (context.actor.kind !== 'admin') {
+    if (changed && context.method === 'PATCH') {
+      throw new AppError('MUTABILITY', 'phoneVerified and pendingMobileNumber are read-only through /Me');
+    }
+    return { phoneVerified: undefined, cancelPending: false };
+  }
+  // A PUT body's values for it are ignored, as for read-only attributes; a PATCH setting one is refused.
+  if (context.method === 'PATCH' && pendingChange.some((value) => value !== undefined)) {
+    throw new AppError(
+      'MUTABILITY',
+      "Attribute 'pendingMobileNumber' is set by verification; it can only be removed, to cancel the verification",
+    );
+  }
+  const removed = pendingChange.some((value) => value === undefined);
+  return { phoneVerified: verifiedChange, cancelPending: removed && currentPending !== undefined };
+}
+
+/** POST: an administrator may create a user whose primary number is already verified (an import). */
+function createdPhoneVerified(desired: ScimObject): boolean {
+  // pendingMobileNumber in the body is ignored, as read-only attributes are (creating never starts verification).
+  return writtenValues(desired, 'phoneVerified', 'PUT').some((value) => value === true);
 }

@@ -234,7 +234,6 @@ describe('PATCH /Users/{id}', () => {
       ['meta.created', { op: 'replace', path: 'meta.created', value: '2000-01-01T00:00:00Z' }],
       ['meta without a path', { op: 'replace', value: { meta: { version: 'W/"9"' } } }],
       ['pendingMobileNumber', { op: 'add', path: `${SCIM.enterprise}:pendingMobileNumber`, value: '0999999999' }],
-      ['phoneVerified', { op: 'replace', value: { [SCIM.enterprise]: { phoneVerified: true } } }],
       ['groups', { op: 'add', path: 'groups', value: [{ value: 'g1' }] }],
       ['password (remove)', { op: 'remove', path: 'password' }],
     ])('refuses a write to the read-only %s: 400 mutability', async (_label, operation) => {

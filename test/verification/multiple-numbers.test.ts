@@ -4,6 +4,7 @@ import { createTestDatabase } from '../support/test-database.js';
 import {
   codeIn,
   enterpriseOf,
+  listsOf,
   mobileOf,
   replaceMobile,
   startVerificationApp,
@@ -46,7 +47,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect(response.statusCode).toBe(200);
     const body = json(response);
     expect(body.phoneNumbers).toEqual([{ type: 'mobile', value: OLD }]);
-    expect(wso2Of(body)).toEqual({ mobileNumbers: OLD, verifiedMobileNumbers: OLD });
+    expect(listsOf(body)).toEqual({ mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] });
     expect(enterpriseOf(body).pendingMobileNumber).toBe(NEW);
     expect(body.schemas).toEqual([
       'urn:ietf:params:scim:schemas:core:2.0:User',
@@ -60,7 +61,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect((await t.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
     const after = json(await t.get(bob.auth, '/scim2/Me'));
     expect(mobileOf(after)).toBe(OLD);
-    expect(wso2Of(after)).toEqual({ mobileNumbers: `${OLD},${NEW}`, verifiedMobileNumbers: `${OLD},${NEW}` });
+    expect(listsOf(after)).toEqual({ mobileNumbers: [OLD, NEW], verifiedMobileNumbers: [OLD, NEW] });
     expect(enterpriseOf(after).pendingMobileNumber).toBeUndefined();
   });
 
@@ -83,7 +84,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect(json(response).scimType).toBe('invalidValue');
     expect(String(json(response).detail)).toMatch(/multiple mobile numbers/i);
     const me = json(await t.get(bob.auth, '/scim2/Me'));
-    expect(wso2Of(me)).toEqual({ mobileNumbers: OLD, verifiedMobileNumbers: OLD });
+    expect(listsOf(me)).toEqual({ mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] });
     expect(enterpriseOf(me).pendingMobileNumber).toBeUndefined();
     expect(await t.deliver()).toEqual([]);
   });
@@ -110,7 +111,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     await t.post(bob.auth, ME_VALIDATE, { code });
     const me = json(await t.get(bob.auth, '/scim2/Me'));
     expect(mobileOf(me)).toBe(NEW);
-    expect(wso2Of(me)).toEqual({ mobileNumbers: `${OLD},${NEW}`, verifiedMobileNumbers: `${OLD},${NEW}` });
+    expect(listsOf(me)).toEqual({ mobileNumbers: [OLD, NEW], verifiedMobileNumbers: [OLD, NEW] });
   });
 
   it('numbers removed from mobileNumbers leave verifiedMobileNumbers', async () => {
@@ -119,7 +120,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
       { op: 'replace', path: `${WSO2}:mobileNumbers`, value: '0555555555' },
     ]);
     expect(response.statusCode).toBe(200);
-    expect(wso2Of(json(response))).toEqual({ mobileNumbers: '0555555555' });
+    expect(listsOf(json(response))).toEqual({ mobileNumbers: ['0555555555'] });
   });
 
   it('when the primary and the list change in one request, the primary change wins', async () => {
@@ -130,7 +131,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     ]);
     expect(response.statusCode).toBe(200);
     expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(NEW);
-    expect(wso2Of(json(response)).verifiedMobileNumbers).toBe(OLD);
+    expect(wso2Of(json(response)).verifiedMobileNumbers).toEqual([OLD]);
     expect((await t.deliver()).map((sms) => sms.to)).toEqual([NEW]);
   });
 
@@ -143,7 +144,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     const response = await t.patch(bob.auth, '/scim2/Me', [
       { op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD },
     ]);
-    expect(wso2Of(json(response)).verifiedMobileNumbers).toBe(OLD);
+    expect(wso2Of(json(response)).verifiedMobileNumbers).toEqual([OLD]);
     expect(await t.deliver()).toEqual([]);
   });
 });
@@ -207,13 +208,13 @@ describe('multiple mobile numbers by default, and turned on later', () => {
         // NEW, verified before the lists existed, counts as verified: only OLD needs a code.
         expect(mobileOf(body)).toBe(NEW);
         expect(enterpriseOf(body)).toMatchObject({ phoneVerified: true, pendingMobileNumber: OLD });
-        expect(wso2Of(body)).toEqual({ mobileNumbers: NEW, verifiedMobileNumbers: NEW });
+        expect(listsOf(body)).toEqual({ mobileNumbers: [NEW], verifiedMobileNumbers: [NEW] });
         const sent = await on.deliver();
         expect(sent.map((sms) => sms.to)).toEqual([OLD]);
         expect((await on.post(bob.auth, ME_VALIDATE, { code: codeIn(sent[0]?.content ?? '') })).statusCode).toBe(202);
         const after = json(await on.get(bob.auth, '/scim2/Me'));
         expect(mobileOf(after)).toBe(NEW);
-        expect(wso2Of(after)).toEqual({ mobileNumbers: `${NEW},${OLD}`, verifiedMobileNumbers: `${NEW},${OLD}` });
+        expect(listsOf(after)).toEqual({ mobileNumbers: [NEW, OLD], verifiedMobileNumbers: [NEW, OLD] });
       } finally {
         await on.close();
       }
