@@ -16,6 +16,8 @@ export const AUDIT_EVENT_TYPES = [
   'CODE_EXPIRED',
   'VERIFICATION_SKIPPED',
   'PRIVILEGED_BYPASS',
+  'VERIFICATION_CANCELLED',
+  'PHONE_VERIFIED_SET',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -67,7 +67,7 @@ export const ConfigSchema = Type.Object({
   MOBILE_VERIFICATION_ENABLED: Bool(true, 'Verify a changed primary mobile number by SMS'),
   SKIP_VERIFICATION_FOR_PRIVILEGED: Bool(false, 'Administrators change numbers without verification'),
   REQUIRE_VERIFY_MOBILE_FLAG: Bool(false, 'Only requests with verifyMobile=true start verification'),
-  MULTIPLE_MOBILE_NUMBERS: Bool(false, 'Enable mobileNumbers / verifiedMobileNumbers'),
+  MULTIPLE_MOBILE_NUMBERS: Bool(true, 'Enable mobileNumbers / verifiedMobileNumbers (WSO2 7.x: on)'),
   PRIVILEGED_VERIFICATION_ENABLED: Bool(true, 'Administrators may validate codes on behalf of users'),
   OTP_LENGTH: Int(6, 4, 10, 'Length of one-time codes'),
   OTP_CHARSET: Type.Union([Type.Literal('numeric'), Type.Literal('alphanumeric')], { default: 'numeric' }),

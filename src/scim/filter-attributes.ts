@@ -1,5 +1,6 @@
-import { AppError } from '../errors/app-error.js';
+import type { AppError } from '../errors/app-error.js';
 import { CLAIM_BINDINGS, type ClaimBinding, COLUMN_ATTRIBUTES, type TypedBinding } from '../users/claims.js';
+import { invalidFilter, quoted, splitAttributePath } from './filter-parser.js';
 import {
   type AttributeDef,
   CORE_USER_SCHEMA,
@@ -78,27 +79,9 @@ export interface ResolvedPath {
   subAttribute: ComplexSubAttribute | undefined;
 }
 
-const ATTRIBUTE_NAME = /^[A-Za-z][\w$-]*$/;
-const MAX_NAME_IN_DETAIL = 80;
-
-export function invalidFilter(detail: string): AppError {
-  return new AppError('INVALID_FILTER', detail);
-}
-
-/** For error details: user input, shortened. */
-export function quoted(text: string): string {
-  return `'${text.length > MAX_NAME_IN_DETAIL ? `${text.slice(0, MAX_NAME_IN_DETAIL)}…` : text}'`;
-}
-
 /** Resolves `[schemaUrn:]attribute[.subAttribute]`, case-insensitively. */
 export function resolveAttributePath(path: string): ResolvedPath {
-  const colon = path.lastIndexOf(':');
-  const urn = colon < 0 ? undefined : path.slice(0, colon);
-  const names = path.slice(colon + 1).split('.');
-  const [attributeName, subName, ...rest] = names;
-  if (attributeName === undefined || rest.length > 0 || !names.every((name) => ATTRIBUTE_NAME.test(name))) {
-    throw invalidFilter(`Invalid attribute path ${quoted(path)}`);
-  }
+  const { urn, attribute: attributeName, subAttribute: subName } = splitAttributePath(path);
   const { schema, attribute } = findSchemaAttribute(urn, attributeName, path);
   return subName === undefined ? resolveWhole(schema, attribute, path) : resolveSub(schema, attribute, subName, path);
 }
@@ -120,9 +103,15 @@ function findSchemaAttribute(
     return attribute === undefined ? [] : [{ schema, attribute }];
   });
   const core = matches.find((match) => match.schema.id === CORE_USER_SCHEMA);
-  const match = core ?? (matches.length === 1 ? matches[0] : undefined);
+  // pendingMobileNumber and phoneVerified are in both extensions, bound to one claim: not ambiguous.
+  const oneClaim = new Set(matches.map((entry) => claimUriOf(entry.schema, entry.attribute))).size === 1;
+  const match = core ?? (matches.length === 1 || oneClaim ? matches[0] : undefined);
   if (match === undefined) throw unknownAttribute(path);
   return match;
+}
+
+function claimUriOf(schema: SchemaDef, attribute: AttributeDef): string | undefined {
+  return CLAIM_BINDINGS.find((binding) => binding.schema === schema.id && binding.attribute === attribute.name)?.uri;
 }
 
 function unknownAttribute(path: string): AppError {

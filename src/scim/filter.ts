@@ -8,22 +8,24 @@ import {
   type ComplexItem,
   type ComplexSubAttribute,
   findSubAttribute,
-  invalidFilter,
   type ListAttribute,
-  quoted,
   resolveAttributePath,
   type ScalarType,
   type StaticValue,
 } from './filter-attributes.js';
+import {
+  type AttributeExpression,
+  type CompareOperator,
+  type FilterExpression,
+  invalidFilter,
+  parseFilter,
+  quoted,
+} from './filter-parser.js';
 
 /**
  * SCIM filters on Users (RFC 7644 section 3.4.2.2) translated to SQL.
  *
- * The parser is our own rather than scim2-parse-filter's: that one mangles string escapes
- * (`"a\\b"` keeps both backslashes, `"a\\"` fails, `\n` and `\u0041` are not decoded), its string
- * regex backtracks exponentially on unterminated strings with line breaks, it rewrites
- * `emails[type eq "work"].value eq "x"` into an `and` that may match two different emails,
- * and it turns unknown words such as `constructor` into logical operators.
+ * Parsing is src/scim/filter-parser.ts's (shared with PATCH paths and `attributes=`).
  *
  * Semantics chosen where the RFC leaves room:
  * - `ne` is `not eq`: a resource without the attribute is "not equal" and matches, for columns,
@@ -36,219 +38,12 @@ import {
  * - String ordering (gt/ge/lt/le) uses the "C" collation: code point order, the same on every server.
  */
 
-export const MAX_FILTER_LENGTH = 4096;
-export const MAX_FILTER_DEPTH = 32;
+export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from './filter-parser.js';
 
-const COMPARE_OPERATORS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const;
-type CompareOperator = (typeof COMPARE_OPERATORS)[number];
 type TextOperator = Exclude<CompareOperator, 'ne'>;
 type TimeOperator = 'eq' | 'gt' | 'ge' | 'lt' | 'le';
-type CompValue = string | number | boolean | null;
-
-// ---------------------------------------------------------------------------------------------
-// Syntax
-
-type Syntax =
-  | { kind: 'and' | 'or'; filters: Syntax[] }
-  | { kind: 'not'; filter: Syntax }
-  | { kind: 'compare'; path: string; op: CompareOperator; value: CompValue }
-  | { kind: 'present'; path: string }
-  | { kind: 'valuePath'; path: string; filter: Syntax };
-
-type AttributeSyntax = Extract<Syntax, { kind: 'compare' | 'present' }>;
-
-type TokenKind = 'word' | 'string' | '(' | ')' | '[' | ']' | 'end';
-
-interface Token {
-  kind: TokenKind;
-  text: string;
-}
-
-const WORD_CHAR = /[\w.:$+-]/;
-const WHITESPACE = /\s/;
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
-
-function tokenize(input: string): Token[] {
-  const tokens: Token[] = [];
-  let index = 0;
-  while (index < input.length) {
-    const char = input.charAt(index);
-    if (WHITESPACE.test(char)) {
-      index += 1;
-    } else if (char === '(' || char === ')' || char === '[' || char === ']') {
-      tokens.push({ kind: char, text: char });
-      index += 1;
-    } else if (char === '"') {
-      const end = stringEnd(input, index);
-      tokens.push({ kind: 'string', text: input.slice(index, end) });
-      index = end;
-    } else if (WORD_CHAR.test(char)) {
-      let end = index + 1;
-      while (end < input.length && WORD_CHAR.test(input.charAt(end))) end += 1;
-      tokens.push({ kind: 'word', text: input.slice(index, end) });
-      index = end;
-    } else {
-      throw invalidFilter(`Unexpected character ${quoted(char)} at position ${index + 1}`);
-    }
-  }
-  tokens.push({ kind: 'end', text: 'end of filter' });
-  return tokens;
-}
-
-/** Index just past the closing quote; escapes are decoded later by JSON.parse. */
-function stringEnd(input: string, start: number): number {
-  let index = start + 1;
-  while (index < input.length) {
-    const char = input.charAt(index);
-    if (char === '"') return index + 1;
-    index += char === '\\' ? 2 : 1;
-  }
-  throw invalidFilter(`Unterminated string starting at position ${start + 1}`);
-}
-
-function isCompareOperator(word: string): word is CompareOperator {
-  return (COMPARE_OPERATORS as readonly string[]).includes(word);
-}
-
-/** Recursive descent; precedence not > and > or (RFC 7644 section 3.4.2.2). */
-class Parser {
-  private index = 0;
-  private depth = 0;
-  private inValuePath = false;
-
-  constructor(private readonly tokens: readonly Token[]) {}
-
-  parse(): Syntax {
-    if (this.peek().kind === 'end') throw invalidFilter('Filter is empty');
-    const filter = this.parseOr();
-    const rest = this.peek();
-    if (rest.kind !== 'end') throw invalidFilter(`Unexpected ${quoted(rest.text)} in filter`);
-    return filter;
-  }
-
-  private peek(offset = 0): Token {
-    return this.tokens[this.index + offset] ?? { kind: 'end', text: 'end of filter' };
-  }
-
-  private next(): Token {
-    const token = this.peek();
-    this.index += 1;
-    return token;
-  }
-
-  private isWord(word: string, offset = 0): boolean {
-    const token = this.peek(offset);
-    return token.kind === 'word' && token.text.toLowerCase() === word;
-  }
-
-  private expect(kind: TokenKind): void {
-    const token = this.next();
-    if (token.kind !== kind) throw invalidFilter(`Expected '${kind}' but found ${quoted(token.text)}`);
-  }
-
-  private nested<T>(parse: () => T): T {
-    this.depth += 1;
-    if (this.depth > MAX_FILTER_DEPTH) throw invalidFilter(`Filter is nested too deeply (max ${MAX_FILTER_DEPTH})`);
-    const result = parse();
-    this.depth -= 1;
-    return result;
-  }
-
-  private parseOr(): Syntax {
-    return this.parseLogical('or', () => this.parseAnd());
-  }
-
-  private parseAnd(): Syntax {
-    return this.parseLogical('and', () => this.parseUnary());
-  }
-
-  private parseLogical(kind: 'and' | 'or', operand: () => Syntax): Syntax {
-    const filters = [operand()];
-    while (this.isWord(kind)) {
-      this.next();
-      filters.push(operand());
-    }
-    const [only] = filters;
-    return filters.length === 1 && only !== undefined ? only : { kind, filters };
-  }
-
-  private parseUnary(): Syntax {
-    // `not` before an operator is an attribute called "not" (unknown, reported as such).
-    const following = this.peek(1);
-    const isOperator =
-      following.kind === 'word' && (isCompareOperator(following.text.toLowerCase()) || this.isWord('pr', 1));
-    if (this.isWord('not') && !isOperator) {
-      this.next();
-      return this.nested(() => ({ kind: 'not', filter: this.parseUnary() }));
-    }
-    if (this.peek().kind === '(') {
-      this.next();
-      const filter = this.nested(() => this.parseOr());
-      this.expect(')');
-      return filter;
-    }
-    return this.parseAttributeExpression();
-  }
-
-  private parseAttributeExpression(): Syntax {
-    const token = this.next();
-    if (token.kind !== 'word' || token.text.startsWith('.')) {
-      throw invalidFilter(`Expected an attribute but found ${quoted(token.text)}`);
-    }
-    if (this.peek().kind === '[') return this.parseValuePath(token.text);
-    return this.parseOperator(token.text);
-  }
-
-  private parseValuePath(path: string): Syntax {
-    if (this.inValuePath) throw invalidFilter(`Value filters cannot be nested (${quoted(path)})`);
-    this.next();
-    this.inValuePath = true;
-    const inner = this.nested(() => this.parseOr());
-    this.inValuePath = false;
-    this.expect(']');
-    const sub = this.peek();
-    if (sub.kind !== 'word' || !sub.text.startsWith('.')) return { kind: 'valuePath', path, filter: inner };
-    // `emails[type eq "work"].value eq "x"`: the comparison applies to the same item.
-    this.next();
-    const comparison = this.parseOperator(sub.text.slice(1));
-    return { kind: 'valuePath', path, filter: { kind: 'and', filters: [inner, comparison] } };
-  }
-
-  private parseOperator(path: string): AttributeSyntax {
-    const token = this.next();
-    const operator = token.text.toLowerCase();
-    if (token.kind === 'word' && operator === 'pr') return { kind: 'present', path };
-    if (token.kind === 'word' && isCompareOperator(operator)) {
-      return { kind: 'compare', path, op: operator, value: this.parseValue() };
-    }
-    if (token.kind === 'end') throw invalidFilter(`Missing operator after ${quoted(path)}`);
-    throw invalidFilter(`Unknown operator ${quoted(token.text)} after ${quoted(path)}`);
-  }
-
-  private parseValue(): CompValue {
-    const token = this.next();
-    if (token.kind === 'string') return decodeString(token.text);
-    const word = token.text.toLowerCase();
-    if (token.kind === 'word' && (word === 'true' || word === 'false')) return word === 'true';
-    if (token.kind === 'word' && word === 'null') return null;
-    if (token.kind === 'word' && NUMBER.test(token.text)) return Number(token.text);
-    throw invalidFilter(`Invalid comparison value ${quoted(token.text)} (strings must be in double quotes)`);
-  }
-}
-
-const LONE_SURROGATE = /\p{Cs}/u;
-
-function decodeString(literal: string): string {
-  try {
-    const value: unknown = JSON.parse(literal);
-    // PostgreSQL text cannot hold NUL, and a lone surrogate (`"\udc00"`) has no UTF-8 form: PGlite can fail
-    // on it (SQLSTATE 22021) and pg silently sends U+FFFD instead. Reject both rather than fail or mismatch in SQL.
-    if (typeof value === 'string' && !value.includes('\u0000') && !LONE_SURROGATE.test(value)) return value;
-  } catch {
-    // reported below
-  }
-  throw invalidFilter(`Invalid string ${quoted(literal)}`);
-}
+type Syntax = FilterExpression;
+type AttributeSyntax = AttributeExpression;
 
 // ---------------------------------------------------------------------------------------------
 // Resolved filter
@@ -301,11 +96,7 @@ const FALSE: FilterNode = { kind: 'const', value: false };
 
 /** Parses and validates; every error is an INVALID_FILTER AppError, raised before any SQL exists. */
 export function parseUserFilter(filter: string): UserFilter {
-  if (filter.length > MAX_FILTER_LENGTH) {
-    throw invalidFilter(`Filter is too long (max ${MAX_FILTER_LENGTH} characters)`);
-  }
-  const syntax = new Parser(tokenize(filter)).parse();
-  return simplify(resolve(syntax));
+  return simplify(resolve(parseFilter(filter)));
 }
 
 function resolve(syntax: Syntax): FilterNode {

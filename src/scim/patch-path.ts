@@ -1,6 +1,6 @@
-import { type Filter, parse } from 'scim2-parse-filter';
 import { AppError } from '../errors/app-error.js';
 import { isObject } from '../shared/values.js';
+import { type FilterExpression, invalidPath, type PatchPathExpression, parsePatchPath } from './filter-parser.js';
 import type { SchemaDef } from './user-schema.js';
 import { type AttributeDef, CORE_USER_SCHEMA, coreUserSchema, findAttribute, USER_SCHEMAS } from './user-schema.js';
 import { isForbiddenKey, schemaAttributes } from './user-values.js';
@@ -38,34 +38,12 @@ export type PatchPath = AttributePath | ExtensionPath;
 
 const NAME_PATTERN = /^[A-Za-z$][\w$-]*$/;
 
-function invalidPath(path: string, reason: string): AppError {
-  return new AppError('INVALID_PATH', `Invalid path '${path}': ${reason}`);
-}
-
 function checkName(path: string, name: string): void {
   if (!NAME_PATTERN.test(name) || isForbiddenKey(name)) throw invalidPath(path, `'${name}' is not an attribute name`);
 }
 
 // ---------------------------------------------------------------------------
 // Attribute part
-
-interface SplitPath {
-  attributePart: string;
-  filterText?: string;
-  subAfterFilter?: string;
-}
-
-function splitFilter(path: string): SplitPath {
-  const open = path.indexOf('[');
-  if (open < 0) return { attributePart: path };
-  const close = path.lastIndexOf(']');
-  if (close < open) throw invalidPath(path, 'unbalanced brackets');
-  const tail = path.slice(close + 1);
-  if (tail !== '' && !tail.startsWith('.')) throw invalidPath(path, `unexpected '${tail}'`);
-  const split: SplitPath = { attributePart: path.slice(0, open), filterText: path.slice(open + 1, close) };
-  if (tail !== '') split.subAfterFilter = tail.slice(1);
-  return split;
-}
 
 /** Splits an optional schema URN prefix off, case-insensitively. */
 function splitSchema(path: string, attributePart: string): { schema: SchemaDef; rest: string | undefined } {
@@ -105,59 +83,46 @@ function resolveOperand(path: string, attribute: AttributeDef, attrPath: string)
   return { def: resolveSubAttribute(path, attribute, attrPath), self: false };
 }
 
-function convertFilter(path: string, attribute: AttributeDef, node: Filter): ValueFilter {
-  switch (node.op) {
+function convertFilter(path: string, attribute: AttributeDef, node: FilterExpression): ValueFilter {
+  switch (node.kind) {
     case 'and':
     case 'or':
-      return { kind: node.op, filters: node.filters.map((child) => convertFilter(path, attribute, child)) };
+      return { kind: node.kind, filters: node.filters.map((child) => convertFilter(path, attribute, child)) };
     case 'not':
       return { kind: 'not', filter: convertFilter(path, attribute, node.filter) };
-    case 'pr':
-      return { kind: 'present', operand: resolveOperand(path, attribute, node.attrPath) };
-    case '[]':
+    case 'present':
+      return { kind: 'present', operand: resolveOperand(path, attribute, node.path) };
+    case 'valuePath':
       throw new AppError('INVALID_FILTER', `Invalid filter in path '${path}': nested value filters are not supported`);
     default:
       return {
         kind: 'compare',
         operator: node.op,
-        operand: resolveOperand(path, attribute, node.attrPath),
-        value: node.compValue,
+        operand: resolveOperand(path, attribute, node.path),
+        value: node.value,
       };
   }
 }
 
-function parseValueFilter(path: string, attribute: AttributeDef, text: string): ValueFilter {
+function valueFilter(path: string, attribute: AttributeDef, filter: FilterExpression): ValueFilter {
   if (!attribute.multiValued) throw invalidPath(path, `'${attribute.name}' is not multi-valued`);
-  // scim2-parse-filter's string pattern matches a line feed two ways, so an unterminated string holding many
-  // backtracks exponentially (28 took 2 s, each one more doubles it). The filter grammar separates tokens
-  // with spaces and a JSON string cannot hold a raw line feed, so no valid filter contains one.
-  if (text.includes('\n')) {
-    throw new AppError('INVALID_FILTER', `Invalid filter in path '${path}': line breaks are not allowed`);
-  }
-  let tree: Filter;
-  try {
-    tree = parse(text);
-  } catch (error) {
-    // RFC 7644 table 9: a malformed PATCH path filter is "invalidFilter".
-    throw new AppError('INVALID_FILTER', `Invalid filter in path '${path}'`, { cause: error });
-  }
-  return convertFilter(path, attribute, tree);
+  return convertFilter(path, attribute, filter);
 }
 
 // ---------------------------------------------------------------------------
 // Path
 
-function buildAttributePath(path: string, schema: SchemaDef, rest: string, split: SplitPath): AttributePath {
+function buildAttributePath(path: string, schema: SchemaDef, rest: string, parsed: PatchPathExpression): AttributePath {
   const names = rest.split('.');
   if (names.length > 2) throw invalidPath(path, 'too many levels');
   const [name = '', subName] = names;
   const attribute = resolveAttribute(path, schema, name);
   const result: AttributePath = { kind: 'attribute', schema, attribute };
-  if (split.filterText !== undefined) {
+  if (parsed.filter !== undefined) {
     if (subName !== undefined) throw invalidPath(path, 'a filter must follow the attribute name');
-    result.filter = parseValueFilter(path, attribute, split.filterText);
+    result.filter = valueFilter(path, attribute, parsed.filter);
   }
-  const sub = subName ?? split.subAfterFilter;
+  const sub = subName ?? parsed.subAttribute;
   if (sub !== undefined) result.subAttribute = resolveSubAttribute(path, attribute, sub);
   return result;
 }
@@ -166,13 +131,13 @@ function buildAttributePath(path: string, schema: SchemaDef, rest: string, split
 export function parsePath(path: string): PatchPath {
   const trimmed = path.trim();
   if (trimmed === '') throw invalidPath(path, 'empty');
-  const split = splitFilter(trimmed);
-  const { schema, rest } = splitSchema(trimmed, split.attributePart);
+  const parsed = parsePatchPath(trimmed);
+  const { schema, rest } = splitSchema(trimmed, parsed.path);
   if (rest === undefined) {
-    if (schema.id === CORE_USER_SCHEMA || split.filterText !== undefined) throw invalidPath(path, 'no attribute');
+    if (schema.id === CORE_USER_SCHEMA || parsed.filter !== undefined) throw invalidPath(path, 'no attribute');
     return { kind: 'extension', schema };
   }
-  return buildAttributePath(trimmed, schema, rest, split);
+  return buildAttributePath(trimmed, schema, rest, parsed);
 }
 
 // ---------------------------------------------------------------------------

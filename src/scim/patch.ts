@@ -5,9 +5,8 @@
  *
  * Not built on `scim-patch`: it resolves attribute names case-sensitively, has no
  * schema (so no type checks, mutability or WSO2 lists) and would append a second
- * mobile number where WSO2 replaces the one of that type. `scim2-parse-filter`
- * parses the value filters; evaluation is ours because its tester compares
- * case-sensitively.
+ * mobile number where WSO2 replaces the one of that type. Paths and their value
+ * filters are parsed by src/scim/filter-parser.ts, the parser filters use too.
  */
 import { AppError } from '../errors/app-error.js';
 import { isObject } from '../shared/values.js';
@@ -178,7 +177,7 @@ function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown): v
   if (kind === 'remove') throw noTarget('A remove operation needs a path');
   if (value === undefined || value === null) throw invalidValue(`A ${kind} operation needs a value`);
   if (!isObject(value)) throw invalidValue('Without a path the value must be an object');
-  const normalized = normalizePatchValue(value);
+  const normalized = normalizePatchValue(withSeedTemplateAlias(value));
   const core: ScimObject = {};
   for (const [key, item] of Object.entries(normalized)) {
     const schema = isExtensionSchema(key) ? findSchema(key) : undefined;
@@ -186,6 +185,25 @@ function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown): v
     else core[key] = item;
   }
   applyValues(resource, coreUserSchema, core, kind);
+}
+
+/**
+ * The WSO2 documentation's PATCH template puts `{"mobileNumbers": [{"type": "mobile", "value": …}]}` at the top
+ * level before its concrete `phoneNumbers` example; clients copied it. Items (objects, not the urn:scim:wso2:schema
+ * list of strings) at the top level mean the phoneNumbers entries they describe.
+ */
+function withSeedTemplateAlias(value: ScimObject): ScimObject {
+  const key = Object.keys(value).find((name) => name.toLowerCase() === 'mobilenumbers');
+  const items = key === undefined ? undefined : value[key];
+  if (key === undefined || !Array.isArray(items) || !items.every(isObject)) return value;
+  const phoneKey = Object.keys(value).find((name) => name.toLowerCase() === 'phonenumbers') ?? 'phoneNumbers';
+  const existing = value[phoneKey];
+  const phones = items.map((item) => (item.type === undefined ? { ...item, type: 'mobile' } : item));
+  const { [key]: _alias, ...rest } = value;
+  return {
+    ...rest,
+    [phoneKey]: [...(Array.isArray(existing) ? existing : existing === undefined ? [] : [existing]), ...phones],
+  };
 }
 
 function applyToExtension(resource: ScimObject, schema: SchemaDef, kind: OpKind, value: unknown): void {

@@ -1,6 +1,7 @@
 import { AppError } from '../errors/app-error.js';
-import { claimsToResource, LIST_SEPARATOR } from '../users/claims.js';
+import { claimsToResource } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
+import { parseAttributeList } from './filter-parser.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, findSchema, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
@@ -28,7 +29,8 @@ export function toScimUser(user: User, baseUrl: string): ScimObject {
       { type: 'default', value: 'Internal/everyone' },
       ...(user.isAdmin ? [{ value: 'admin', display: 'admin' }] : []),
     ],
-    ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: renderLists(wso2) }),
+    // The lists are arrays, as /Schemas declares them (multiValued) and WSO2 7.x returns them.
+    ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: wso2 }),
     meta: {
       resourceType: 'User',
       created: user.createdAt.toISOString(),
@@ -46,15 +48,6 @@ function renderEmail(item: unknown): unknown {
   return email.type === undefined && Object.keys(email).every((key) => key === 'value' || key === 'primary')
     ? email.value
     : email;
-}
-
-/** WSO2 sends the multi-valued mobile lists as comma-separated strings. */
-function renderLists(extension: ScimObject): ScimObject {
-  const rendered: ScimObject = {};
-  for (const [name, value] of Object.entries(extension)) {
-    rendered[name] = Array.isArray(value) ? value.join(LIST_SEPARATOR) : value;
-  }
-  return rendered;
 }
 
 const ALWAYS_RETURNED = new Set(['schemas', 'id', 'username']);
@@ -81,11 +74,7 @@ interface AttributePath {
 }
 
 function parsePaths(list: string): AttributePath[] {
-  return list
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0)
-    .map(parsePath);
+  return parseAttributeList(list).map(parsePath);
 }
 
 function parsePath(entry: string): AttributePath {

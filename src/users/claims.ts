@@ -130,18 +130,15 @@ export const CLAIM_BINDINGS: readonly ClaimBinding[] = [
   simple(`${WSO2}/division`, ENTERPRISE_USER_SCHEMA, 'division'),
   simple(`${WSO2}/department`, ENTERPRISE_USER_SCHEMA, 'department'),
   simple(`${WSO2}/manager`, ENTERPRISE_USER_SCHEMA, 'manager', 'value'),
-  simple(CLAIM.pendingMobileNumber, ENTERPRISE_USER_SCHEMA, 'pendingMobileNumber', undefined, {
-    serverManaged: true,
-  }),
-  simple(CLAIM.phoneVerified, ENTERPRISE_USER_SCHEMA, 'phoneVerified', undefined, {
-    valueType: 'boolean',
-    serverManaged: true,
-  }),
+  ...[ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA].flatMap((schema) => [
+    simple(CLAIM.pendingMobileNumber, schema, 'pendingMobileNumber', undefined, { serverManaged: true }),
+    simple(CLAIM.phoneVerified, schema, 'phoneVerified', undefined, { valueType: 'boolean', serverManaged: true }),
+  ]),
   { kind: 'list', uri: CLAIM.mobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'mobileNumbers' },
   { kind: 'list', uri: CLAIM.verifiedMobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'verifiedMobileNumbers' },
 ];
 
-/** Claims the verification flow owns: client input never writes them directly. */
+/** Claims the verification flow owns: client input never writes them directly (the user service decides). */
 export const SERVER_MANAGED_CLAIMS: ReadonlySet<string> = new Set(
   CLAIM_BINDINGS.filter((binding) => binding.kind === 'simple' && binding.serverManaged).map((binding) => binding.uri),
 );

@@ -49,8 +49,8 @@ export interface UserServiceDeps {
 interface WriteContext {
   actor: Actor;
   request: RequestContext;
-  /** PATCH named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
-  primaryMentioned: boolean;
+  /** PUT: attributes the body leaves out keep their value (verification state); PATCH: the result is complete. */
+  method: 'PUT' | 'PATCH';
   /** PUT without the WSO2 lists leaves them as they are (WSO2 writes them only when sent). */
   listsOmittedMeanUnchanged: boolean;
   /**
@@ -86,6 +86,7 @@ export function createUserService(deps: UserServiceDeps) {
     const fields = await accountFields(desired, undefined, actor, false);
     const claims = resourceToClaims(desired);
     const mobile = readMobileState(claims);
+    const phoneVerified = createdPhoneVerified(desired);
     if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
       throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
     }
@@ -101,7 +102,7 @@ export function createUserService(deps: UserServiceDeps) {
         created_at: now,
         updated_at: now,
       });
-      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified: false, pending: undefined });
+      const finalClaims = withMobileState(claims, { ...mobile, phoneVerified, pending: undefined });
       await writeClaimChanges(trx, row.id, new Map(), finalClaims);
       return userFromRow(row, finalClaims);
     });
@@ -118,7 +119,7 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, () => desired, {
       actor,
       request,
-      primaryMentioned: false,
+      method: 'PUT',
       listsOmittedMeanUnchanged: true,
       rolesOmittedMeanUnchanged: true,
     });
@@ -138,7 +139,7 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, (current) => applyPatch(toCanonicalResource(current), operations), {
       actor,
       request,
-      primaryMentioned: operations.some(mentionsPhoneNumbers),
+      method: 'PATCH',
       listsOmittedMeanUnchanged: false,
       rolesOmittedMeanUnchanged: false,
     });
@@ -176,11 +177,12 @@ export function createUserService(deps: UserServiceDeps) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
     }
     const desiredClaims = resourceToClaims(desired);
+    const stateWrite = requestedVerificationState(desired, current.claims, context);
+    const stored = readMobileState(current.claims);
     const plan = planMobileUpdate(
-      readMobileState(current.claims),
+      stateWrite.cancelPending ? { ...stored, pending: undefined } : stored,
       {
         primary: desiredClaims.get(CLAIM.mobile),
-        primaryMentioned: context.primaryMentioned,
         ...requestedLists(desired, desiredClaims, context),
         verifyMobile: verifyMobileFlag(desired),
       },
@@ -195,7 +197,9 @@ export function createUserService(deps: UserServiceDeps) {
     if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {
       await assertUserNameFree(trx, fields.userName, current.id);
     }
-    const finalClaims = withMobileState(desiredClaims, plan.state);
+    const finalState =
+      stateWrite.phoneVerified === undefined ? plan.state : { ...plan.state, phoneVerified: stateWrite.phoneVerified };
+    const finalClaims = withMobileState(desiredClaims, finalState);
     await writeClaimChanges(trx, current.id, current.claims, finalClaims);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
@@ -203,14 +207,43 @@ export function createUserService(deps: UserServiceDeps) {
       is_admin: fields.isAdmin,
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
-    await carryOut(trx, current, plan, context);
-    return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
+    await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
+    const smsQueued = await carryOut(trx, current, plan, context);
+    return { user: userFromRow(row, finalClaims), smsQueued };
   }
 
-  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<void> {
+  /** An administrator's direct write of the verification state: the cancelled code dies; both are audited. */
+  async function recordStateWrite(
+    trx: Trx,
+    user: User,
+    write: VerificationStateWrite,
+    primary: string | undefined,
+    request: RequestContext,
+  ): Promise<void> {
+    const now = clock.now();
+    if (write.cancelPending) {
+      await verification.clearCodes(trx, user.id);
+      const number = user.claims.get(CLAIM.pendingMobileNumber);
+      await recordAuditEvent(trx, { type: 'VERIFICATION_CANCELLED', userId: user.id, number }, request, now);
+    }
+    if (write.phoneVerified !== undefined) {
+      const details = { phoneVerified: write.phoneVerified };
+      await recordAuditEvent(
+        trx,
+        { type: 'PHONE_VERIFIED_SET', userId: user.id, number: primary, details },
+        request,
+        now,
+      );
+    }
+  }
+
+  /** Starts, repeats or cancels verification as planned; answers whether an SMS was queued. */
+  async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<boolean> {
     const { actor } = context;
+    let smsQueued = false;
     if (plan.verification !== null) {
-      await verification.startVerification(trx, { userId: user.id, ...plan.verification }, context.request);
+      const { repeat, ...target } = plan.verification;
+      smsQueued = await verification.requestVerification(trx, { userId: user.id, ...target }, context.request, repeat);
     } else if (plan.clearCodes) {
       await verification.clearCodes(trx, user.id);
     }
@@ -227,10 +260,10 @@ export function createUserService(deps: UserServiceDeps) {
         clock.now(),
       );
     }
-    if (plan.skipped !== null || plan.verification !== null) {
+    if (plan.skipped !== null || smsQueued) {
       deps.logger.info(
         {
-          event: plan.verification === null ? 'mobile_verification_skipped' : 'mobile_verification_started',
+          event: smsQueued ? 'mobile_verification_started' : 'mobile_verification_skipped',
           reason: plan.skipped ?? undefined,
           scenario: plan.verification?.scenario,
           number: plan.verification ? maskPhoneNumber(plan.verification.number) : undefined,
@@ -241,6 +274,7 @@ export function createUserService(deps: UserServiceDeps) {
         'mobile number update',
       );
     }
+    return smsQueued;
   }
 
   async function deleteUser(id: string): Promise<void> {
@@ -338,27 +372,18 @@ function requestedLists(
   };
 }
 
-/** `verifyMobile` is a request-only flag; resourceToClaims never stores it. */
+/** `verifyMobile` is a request-only flag, in either extension (WSO2 7.x: urn:scim:wso2:schema); never stored. */
 function verifyMobileFlag(desired: ScimObject): boolean {
-  const extension = desired[ENTERPRISE_USER_SCHEMA];
-  return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+  return [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA].some((schema) => {
+    const extension = desired[schema];
+    return typeof extension === 'object' && extension !== null && (extension as ScimObject).verifyMobile === true;
+  });
 }
 
 function removesPassword(operation: PatchOperation): boolean {
   return (
     operation.op.toLowerCase() === 'remove' &&
     /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
-  );
-}
-
-function mentionsPhoneNumbers(operation: PatchOperation): boolean {
-  if (operation.path !== undefined)
-    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
-  const value = operation.value;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers')
   );
 }
 
@@ -374,4 +399,69 @@ function hasControlCharacter(text: string): boolean {
     const code = character.codePointAt(0) ?? 0;
     return code < 0x20 || code === 0x7f;
   });
+}
+
+/** What a write asks of the verification state itself (phoneVerified, pendingMobileNumber), in either extension. */
+interface VerificationStateWrite {
+  /** Set by an administrator; undefined: unchanged. */
+  phoneVerified: boolean | undefined;
+  /** An administrator removed the pending number: the verification is cancelled. */
+  cancelPending: boolean;
+}
+
+const STATE_SCHEMAS = [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA] as const;
+
+/**
+ * The values the request gives an attribute of both extensions. PATCH results are complete (absent: removed);
+ * a PUT body leaves out what it does not change, as provisioning clients do not know these attributes.
+ */
+function writtenValues(desired: ScimObject, name: string, method: WriteContext['method']): unknown[] {
+  return STATE_SCHEMAS.flatMap((schema) => {
+    const extension = desired[schema];
+    const present = typeof extension === 'object' && extension !== null && name in extension;
+    if (!present && method === 'PUT') return [];
+    return [present ? (extension as ScimObject)[name] : undefined];
+  });
+}
+
+/**
+ * Administrators may write phoneVerified (imported users keep their verified state) and remove
+ * pendingMobileNumber; through /Me both are read-only: a PATCH changing them is refused, a PUT body's
+ * values are ignored (RFC 7644 section 3.3 on read-only attributes).
+ */
+function requestedVerificationState(
+  desired: ScimObject,
+  claims: ClaimMap,
+  context: WriteContext,
+): VerificationStateWrite {
+  const currentVerified = claims.get(CLAIM.phoneVerified) === 'true';
+  const currentPending = claims.get(CLAIM.pendingMobileNumber);
+  const verifiedChange = writtenValues(desired, 'phoneVerified', context.method)
+    .map((value) => value === true)
+    .find((value) => value !== currentVerified);
+  const pendingChange = writtenValues(desired, 'pendingMobileNumber', context.method).filter(
+    (value) => value !== currentPending,
+  );
+  const changed = verifiedChange !== undefined || pendingChange.length > 0;
+  if (context.actor.kind !== 'admin') {
+    if (changed && context.method === 'PATCH') {
+      throw new AppError('MUTABILITY', 'phoneVerified and pendingMobileNumber are read-only through /Me');
+    }
+    return { phoneVerified: undefined, cancelPending: false };
+  }
+  // A PUT body's values for it are ignored, as for read-only attributes; a PATCH setting one is refused.
+  if (context.method === 'PATCH' && pendingChange.some((value) => value !== undefined)) {
+    throw new AppError(
+      'MUTABILITY',
+      "Attribute 'pendingMobileNumber' is set by verification; it can only be removed, to cancel the verification",
+    );
+  }
+  const removed = pendingChange.some((value) => value === undefined);
+  return { phoneVerified: verifiedChange, cancelPending: removed && currentPending !== undefined };
+}
+
+/** POST: an administrator may create a user whose primary number is already verified (an import). */
+function createdPhoneVerified(desired: ScimObject): boolean {
+  // pendingMobileNumber in the body is ignored, as read-only attributes are (creating never starts verification).
+  return writtenValues(desired, 'phoneVerified', 'PUT').some((value) => value === true);
 }

@@ -32,6 +32,9 @@ export const IdentityErrorSchema = Type.Object({
   traceId: Type.String(),
 });
 
+/** WSO2's privileged resend-code answers "nothing to resend" with only these two fields. */
+const RecoveryDataNotFoundSchema = Type.Object({ message: Type.String(), traceId: Type.String() });
+
 const errors = {
   429: IdentityErrorSchema,
   400: IdentityErrorSchema,
@@ -103,7 +106,12 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/resend-code',
-    { schema: { body: ResendCodeBody, response: { 201: Empty, ...errors } } },
+    {
+      schema: {
+        body: ResendCodeBody,
+        response: { 201: Empty, ...errors, 400: Type.Union([IdentityErrorSchema, RecoveryDataNotFoundSchema]) },
+      },
+    },
     async (request, reply) => {
       const principal = requireAdmin(request);
       const context = requestContextOf(request, principal, 'admin');

@@ -187,7 +187,7 @@ describe('parseUserFilter rejects invalid filters with INVALID_FILTER', () => {
     ['an empty filter', ''],
     ['a missing operator', 'userName'],
     ['a missing value', 'userName eq'],
-    ['an unquoted string', 'userName eq alice'],
+    ['a bare value with a quote', 'userName eq ali"ce'],
     ['a single-quoted string', "userName eq 'alice'"],
     ['an unterminated string', 'userName eq "alice'],
     ['an invalid escape', 'userName eq "a\\qb"'],

@@ -217,14 +217,20 @@ describe('operations without a path', () => {
     expectCode(() => patch({ op: 'remove', path: 'userName' }), 'INVALID_VALUE');
   });
 
-  it.each([
-    { id: 'other' },
-    { meta: { version: 'W/"1"' } },
-    { groups: [{ value: 'g1' }] },
-    { [ENTERPRISE]: { pendingMobileNumber: '0123' } },
-    { [ENTERPRISE]: { phoneVerified: true } },
-  ])('rejects read-only attributes with MUTABILITY: %j', (value) => {
-    expectCode(() => patch({ op: 'replace', value }), 'MUTABILITY');
+  it.each([{ id: 'other' }, { meta: { version: 'W/"1"' } }, { groups: [{ value: 'g1' }] }])(
+    'rejects read-only attributes with MUTABILITY: %j',
+    (value) => {
+      expectCode(() => patch({ op: 'replace', value }), 'MUTABILITY');
+    },
+  );
+
+  it('passes pendingMobileNumber and phoneVerified through: the user service decides who may write them', () => {
+    const result = patch({ op: 'replace', value: { [WSO2]: { phoneVerified: true } } });
+    expect(extension(result, WSO2).phoneVerified).toBe(true);
+    expect(extension(patch({ op: 'remove', path: `${ENTERPRISE}:pendingMobileNumber` }), ENTERPRISE)).toEqual({
+      department: 'Engineering',
+      manager: { value: 'm-1' },
+    });
   });
 
   it('accepts writeOnly password and verifyMobile as ordinary attributes', () => {
@@ -289,8 +295,7 @@ describe('paths', () => {
   it('targets a whole extension by its URN', () => {
     const replaced = patch({ op: 'replace', path: WSO2, value: { verifiedMobileNumbers: '1,2' } });
     expect(extension(replaced, WSO2)).toEqual({ mobileNumbers: ['0111111111'], verifiedMobileNumbers: ['1', '2'] });
-    const removed = patch({ op: 'remove', path: ENTERPRISE });
-    expect(extension(removed, ENTERPRISE)).toEqual({ pendingMobileNumber: '0999999999' });
+    expect(patch({ op: 'remove', path: ENTERPRISE })[ENTERPRISE]).toBeUndefined();
     expect(patch({ op: 'remove', path: WSO2 })[WSO2]).toBeUndefined();
   });
 
@@ -495,8 +500,6 @@ describe('mutability and types', () => {
     'meta',
     'meta.created',
     'groups',
-    `${ENTERPRISE}:pendingMobileNumber`,
-    `${ENTERPRISE}:phoneVerified`,
     `${ENTERPRISE}:manager.displayName`,
     'roles[value eq "Internal/everyone"].type',
     'emails[type eq "work"].display',
@@ -642,7 +645,8 @@ describe('normalizeUserInput', () => {
       roles: [{ value: 'admin' }],
       active: true,
       [WSO2]: { verifiedMobileNumbers: ['0111111111', '0123456789'], mobileNumbers: ['0111111111'] },
-      [ENTERPRISE]: { verifyMobile: true, manager: { value: 'm' } },
+      // The user service decides what becomes of these (administrators only; ignored through /Me).
+      [ENTERPRISE]: { pendingMobileNumber: '0999', phoneVerified: true, verifyMobile: true, manager: { value: 'm' } },
     });
   });
 
