@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { loadSecretKeys, openDatabase } from './runtime.js';
+import { loadSecretKeys, openDatabase, shutdownGraceMs } from './runtime.js';
 import { createLogger } from './shared/logger.js';
 import { ensureAdministrator } from './users/bootstrap-admin.js';
 
@@ -24,10 +24,10 @@ async function main(): Promise<void> {
     logger.info({ userName: admin.userName }, 'created administrator from ADMIN_USERNAME / ADMIN_PASSWORD');
   }
 
-  const app = await buildApp({ config, database, keys, logger, startDispatcher: true });
-  app.addHook('onClose', async () => database.db.destroy());
+  // The app closes the database itself, after in-flight requests and SMS sends have finished and recorded.
+  const app = await buildApp({ config, database, keys, logger, startDispatcher: true, closeDatabase: true });
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  closeWithGrace({ delay: shutdownGraceMs(config) }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
     await app.close();
