@@ -5,6 +5,7 @@ import * as oauth from './2026-11-29T0200_oauth.js';
 import * as auditAndLimits from './2026-11-29T0300_audit_and_limits.js';
 import * as smsOutboxSentIndex from './2026-11-29T0400_sms_outbox_sent_index.js';
 import * as authorizationCodeAndInbox from './2026-12-01T0000_authorization_code_and_inbox.js';
+import * as deliveryFaults from './2026-12-01T0000_delivery_faults.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T0300_audit_and_limits': auditAndLimits,
   '2026-11-29T0400_sms_outbox_sent_index': smsOutboxSentIndex,
   '2026-12-01T0000_authorization_code_and_inbox': authorizationCodeAndInbox,
+  '2026-12-01T0000_delivery_faults': deliveryFaults,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,7 @@ import { CredentialCache } from './auth/credential-cache.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
+import { createHousekeeping, type Housekeeping } from './housekeeping/housekeeping.js';
 import { requireAuthentication } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
@@ -41,8 +42,10 @@ export interface AppDeps {
   keys: SecretKeys;
   logger: Logger;
   clock?: Clock;
-  /** Tests drive the dispatcher by hand; the server starts it. */
+  /** Tests drive the dispatcher and housekeeping by hand; the server starts them. */
   startDispatcher?: boolean;
+  /** The app closes the database when it closes, after its background work stopped (the server passes true). */
+  closeDatabase?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -60,7 +63,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     logger,
     resolveProvider: () => senders.activeProvider(),
-    onOutcome: (provider, outcome) => metrics.smsOutcome(provider, outcome),
     settings: {
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       retryBaseMs: config.SMS_RETRY_BASE_MS,
@@ -68,6 +70,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sendTimeoutMs: config.SMS_SEND_TIMEOUT_MS,
       globalPerHour: config.SMS_GLOBAL_PER_HOUR,
     },
+  });
+  dispatcher.onOutcome(({ kind, provider }) => {
+    // An expired message never reached a provider; an unrecorded outcome is counted once it is written.
+    if (kind !== 'unrecorded') metrics.smsOutcome(provider ?? 'none', kind === 'retry' ? 'retried' : kind);
+  });
+  const housekeeping = createHousekeeping({
+    db,
+    clock,
+    logger,
+    settings: { auditRetentionDays: config.AUDIT_RETENTION_DAYS },
   });
   const onSmsQueued = () => {
     metrics.smsQueued();
@@ -245,15 +257,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
-    app.addHook('onReady', async () => dispatcher.start());
+    app.addHook('onReady', async () => {
+      dispatcher.start();
+      housekeeping.start();
+    });
   }
-  app.addHook('onClose', async () => dispatcher.stop());
+  // Fastify runs its own close step first (no new requests, the ones in flight finish), then onClose hooks
+  // last-added-first. One hook keeps the order that avoids duplicate SMS: sends in flight finish and record
+  // their outcome, and only then does the database close.
+  app.addHook('onClose', async () => {
+    await Promise.all([dispatcher.stop(), housekeeping.stop()]);
+    if (deps.closeDatabase ?? false) await db.destroy();
+  });
   app.decorate('smsDispatcher', dispatcher);
+  app.decorate('housekeeping', housekeeping);
   return app;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     smsDispatcher: SmsDispatcher;
+    housekeeping: Housekeeping;
   }
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { countRows } from '../db/count-rows.js';
 import type { AuditEventRow } from '../db/database.js';
+import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 
@@ -9,6 +11,7 @@ export const AUDIT_EVENT_TYPES = [
   'VERIFICATION_STARTED',
   'CODE_SENT',
   'DELIVERY_FAILED',
+  'DELIVERY_EXPIRED',
   'CODE_RESENT',
   'WRONG_CODE',
   'CODE_LOCKED',
@@ -91,4 +94,9 @@ export async function queryAuditEvents(
     .limit(query.count)
     .execute();
   return { totalResults, events };
+}
+
+/** Events older than the retention period (AUDIT_RETENTION_DAYS); housekeeping, `limit` at a time. */
+export async function deleteAuditEventsBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  return deleteBatch(db, 'audit_events', sql`occurred_at < ${before}`, limit);
 }

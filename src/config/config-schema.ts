@@ -32,6 +32,13 @@ export const ConfigSchema = Type.Object({
     Type.String({ minLength: 16, description: 'Bearer token a Prometheus scraper may use for GET /metrics' }),
   ),
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
+  DATABASE_QUERY_TIMEOUT_MS: Int(
+    5000,
+    100,
+    600_000,
+    'Deadline of one PostgreSQL statement (a hanging database answers 503)',
+  ),
+  AUDIT_RETENTION_DAYS: Int(365, 1, 36_500, 'Audit events older than this are deleted by housekeeping'),
 
   SMS_PROVIDER: Type.Optional(
     Type.Union([

@@ -33,7 +33,7 @@ export interface VerificationCodesTable {
   expires_at: Timestamp;
 }
 
-export type SmsState = 'queued' | 'sending' | 'sent' | 'failed';
+export type SmsState = 'queued' | 'sending' | 'sent' | 'failed' | 'expired';
 
 export interface SmsOutboxTable {
   id: string;
@@ -51,6 +51,8 @@ export interface SmsOutboxTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   sent_at: Timestamp | null;
+  /** When the code the message carries expires: retried until then, never sent after. Null: no deadline. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SmsSendersTable {

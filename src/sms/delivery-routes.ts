@@ -11,6 +11,7 @@ const SmsStateSchema = Type.Union([
   Type.Literal('sending'),
   Type.Literal('sent'),
   Type.Literal('failed'),
+  Type.Literal('expired'),
 ]);
 
 const DeliveryQuery = Type.Object({
@@ -39,6 +40,9 @@ const Delivery = Type.Object({
   updatedAt: Timestamp,
   sentAt: Type.Union([Timestamp, Type.Null()]),
   nextAttemptAt: Type.Union([Timestamp, Type.Null()]),
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'When the code the message carries expires; undelivered by then, the state becomes expired',
+  }),
 });
 
 const DeliveryPage = Type.Object({
@@ -74,5 +78,6 @@ function toWire(delivery: SmsDelivery) {
     updatedAt: delivery.updatedAt.toISOString(),
     sentAt: delivery.sentAt?.toISOString() ?? null,
     nextAttemptAt: delivery.nextAttemptAt?.toISOString() ?? null,
+    expiresAt: delivery.expiresAt?.toISOString() ?? null,
   };
 }

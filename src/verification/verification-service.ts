@@ -87,6 +87,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     await enforceSmsQuotas(trx, target.userId, target.number);
     await deleteCodesOfUser(trx, target.userId);
     const now = clock.now();
+    const expiresAt = new Date(now.getTime() + settings.otpTtlSeconds * 1000);
     for (let attempt = 0; attempt < MAX_CODE_COLLISION_RETRIES; attempt++) {
       const code = generateCode(settings.otpLength, settings.otpCharset);
       const inserted = await insertCodeUnlessTaken(trx, {
@@ -97,7 +98,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         codeHmac: codeHmac(otpKey, target, code),
         lookupHmac: lookupHmac(otpKey, code),
         createdAt: now,
-        expiresAt: new Date(now.getTime() + settings.otpTtlSeconds * 1000),
+        expiresAt,
       });
       if (inserted) {
         await enqueueSms(trx, {
@@ -106,6 +107,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
           to: destination.e164 ?? target.number,
           body: renderVerificationSms(settings.smsTemplate, code, settings.otpTtlSeconds),
           now,
+          expiresAt,
         });
         const type = resend ? 'CODE_RESENT' : 'VERIFICATION_STARTED';
         await audit(

@@ -3,6 +3,8 @@ import type { CustomContentType } from './sms-provider.js';
 export interface PayloadValues {
   body: string;
   mobile: string;
+  /** Stable across retries of one message, so a gateway can drop a duplicate. */
+  messageId: string;
 }
 
 export interface PayloadTemplate {
@@ -16,17 +18,18 @@ type Segment =
   | { kind: 'placeholder'; name: PlaceholderName; insideJsonString: boolean };
 
 const PLACEHOLDER = /^\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/;
-const KNOWN_PLACEHOLDERS: readonly string[] = ['body', 'mobile'];
+const KNOWN_PLACEHOLDERS: readonly string[] = ['body', 'mobile', 'messageId'];
 
 // Values chosen to break naive substitution: quotes, backslashes, control characters, braces,
 // form delimiters, non-BMP characters and the line separators JavaScript once treated as newlines.
 const HOSTILE_SAMPLE: PayloadValues = {
   body: 'Code: "12\\34"\n\t}{{body}}&a=b \u2028 é 😀 </script>',
   mobile: '+94"77\\1234567\r\n',
+  messageId: '"}{\\',
 };
 
 /**
- * Compiles a WSO2-style custom-provider payload template with `{{body}}` and `{{mobile}}`.
+ * Compiles a WSO2-style custom-provider payload template with `{{body}}`, `{{mobile}}` and `{{messageId}}`.
  * Throws an Error explaining the problem when the template cannot work.
  */
 export function compilePayloadTemplate(template: string, contentType: CustomContentType): PayloadTemplate {
@@ -138,7 +141,9 @@ function matchPlaceholder(template: string, index: number): { name: PlaceholderN
   if (match === null || name === undefined) return undefined;
   if (!isPlaceholderName(name)) {
     // Typos such as {{Body}} or {{otp}} would otherwise be sent verbatim to the gateway.
-    throw new Error(`payload template has an unknown placeholder {{${name}}}; only {{body}} and {{mobile}} exist`);
+    throw new Error(
+      `payload template has an unknown placeholder {{${name}}}; only {{body}}, {{mobile}} and {{messageId}} exist`,
+    );
   }
   return { name, length: match[0].length };
 }
@@ -164,6 +169,8 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'te',
   'trailer',
   'content-type',
+  // Set per message (its stable reference); a configured value would be the same for every message.
+  'idempotency-key',
 ]);
 
 /**
