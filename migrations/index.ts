@@ -4,6 +4,7 @@ import * as smsOutboxUserIndex from './2026-11-29T0100_sms_outbox_user_index.js'
 import * as oauth from './2026-11-29T0200_oauth.js';
 import * as auditAndLimits from './2026-11-29T0300_audit_and_limits.js';
 import * as smsOutboxSentIndex from './2026-11-29T0400_sms_outbox_sent_index.js';
+import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T0200_oauth': oauth,
   '2026-11-29T0300_audit_and_limits': auditAndLimits,
   '2026-11-29T0400_sms_outbox_sent_index': smsOutboxSentIndex,
+  '2026-12-01T0000_security_hardening': securityHardening,
 };
 
 export const migrationProvider: MigrationProvider = {

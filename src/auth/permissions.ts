@@ -40,6 +40,15 @@ export const KEYSTORE_SCOPES = {
   update: 'internal_keystore_update',
 } as const;
 
+/**
+ * Granting or revoking administration (the `admin` role), and changing an administrator's
+ * password, `active` or existence: WSO2's role-management scope. `internal_user_mgt_*` alone
+ * never reaches authority.
+ */
+export const ROLE_SCOPES = {
+  update: 'internal_role_mgt_update',
+} as const;
+
 /** Every scope this server knows; an administrator may hold all of them. */
 export const ALL_SCOPES: readonly string[] = [
   SELF_SERVICE_SCOPE,
@@ -47,6 +56,7 @@ export const ALL_SCOPES: readonly string[] = [
   ...Object.values(CONFIG_SCOPES),
   ...Object.values(APPLICATION_SCOPES),
   ...Object.values(KEYSTORE_SCOPES),
+  ...Object.values(ROLE_SCOPES),
 ];
 
 export interface RouteRule {
@@ -134,4 +144,16 @@ export function listedRoutes(): { method: string; url: string }[] {
     const [method = '', url = ''] = key.split(' ');
     return { method, url };
   });
+}
+
+/**
+ * Whether a privileged caller may grant or revoke administration: an administrator over Basic,
+ * or a bearer token holding `internal_role_mgt_update` (a user's or a client's).
+ */
+export function mayManageAdministrators(principal: {
+  scheme: 'basic' | 'bearer';
+  isAdmin: boolean;
+  scopes?: readonly string[] | undefined;
+}): boolean {
+  return principal.scheme === 'basic' ? principal.isAdmin : (principal.scopes ?? []).includes(ROLE_SCOPES.update);
 }

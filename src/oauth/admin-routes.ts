@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors/app-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { IdentityErrorSchema } from '../verification/code-routes.js';
@@ -95,7 +97,8 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
     CLIENTS,
     { schema: { body: NewClientBody, response: { 201: ClientWithSecret, ...errors } } },
     async (request, reply) => {
-      requireAdmin(request);
+      const principal = requireAdmin(request);
+      assertMayGrant(principal, request.body.scopes);
       const { client, clientSecret } = await clients.create(request.body);
       return reply
         .code(201)
@@ -152,3 +155,12 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
   methodNotAllowed(app, KEYS, ['GET']);
   methodNotAllowed(app, ROTATE, ['POST']);
 };
+
+/** A bearer caller registers clients with at most its own scopes: a client must not be a way to more authority. */
+function assertMayGrant(principal: Principal, scopes: readonly string[]): void {
+  if (principal.scheme !== 'bearer') return;
+  const beyond = scopes.find((scope) => !(principal.scopes ?? []).includes(scope));
+  if (beyond !== undefined) {
+    throw new AppError('FORBIDDEN', `A client cannot be given the scope '${beyond}', which the caller does not hold`);
+  }
+}

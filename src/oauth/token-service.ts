@@ -124,6 +124,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       clientId: client?.clientId,
       scopes,
       grantId,
+      ...(client === undefined ? {} : { clientSecretVersion: client.secretVersion }),
     });
     logger.info(
       { event: 'token_issued', grantType: 'password', userId: user.id, clientId: client?.clientId, jti: access.jti },
@@ -145,6 +146,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       subject: { kind: 'client', clientId: client.clientId },
       clientId: client.clientId,
       scopes,
+      clientSecretVersion: client.secretVersion,
     });
     logger.info(
       { event: 'token_issued', grantType: 'client_credentials', clientId: client.clientId, jti: access.jti },
@@ -210,6 +212,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       clientId: client?.clientId,
       scopes: outcome.scopes,
       grantId: outcome.grantId,
+      ...(client === undefined ? {} : { clientSecretVersion: client.secretVersion }),
     });
     logger.info(
       { event: 'token_issued', grantType: 'refresh_token', userId: outcome.user.id, clientId: client?.clientId },

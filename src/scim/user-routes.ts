@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
-import type { Actor } from '../auth/principal.js';
+import { mayManageAdministrators } from '../auth/permissions.js';
+import type { Actor, AdminActor, Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -44,9 +45,13 @@ function adminTarget(request: FastifyRequest, id: string): Target {
   const principal = requireAdmin(request);
   return {
     id,
-    actor: { kind: 'admin', userId: principal.userId },
+    actor: adminActor(principal),
     context: requestContextOf(request, principal, 'admin'),
   };
+}
+
+function adminActor(principal: Principal): AdminActor {
+  return { kind: 'admin', userId: principal.userId, mayManageAdministrators: mayManageAdministrators(principal) };
 }
 
 function selfTarget(request: FastifyRequest): Target {
@@ -127,7 +132,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     async (request, reply) => {
       const principal = requireAdmin(request);
       assertUserSchemas(request.body);
-      const user = await users.createUser({ kind: 'admin', userId: principal.userId }, request.body);
+      const user = await users.createUser(adminActor(principal), request.body);
       reply.header('location', userLocation(baseUrlOf(request), user.id));
       return sendUser(request, reply, user, 201);
     },
@@ -181,8 +186,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     '/Users/:id',
     { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } },
     async (request, reply) => {
-      const target = adminTarget(request, request.params.id);
-      await users.deleteUser(target.id);
+      await users.deleteUser(adminActor(requireAdmin(request)), request.params.id);
       return reply.code(204).send();
     },
   );

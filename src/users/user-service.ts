@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
 import { hashPassword } from '../auth/password.js';
-import type { Actor } from '../auth/principal.js';
+import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
+import { revokeUserGrants } from '../oauth/grant-repository.js';
 import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } from '../scim/patch.js';
 import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -172,6 +173,7 @@ export function createUserService(deps: UserServiceDeps) {
     context: WriteContext,
   ): Promise<{ user: User; smsQueued: boolean }> {
     const fields = await accountFields(desired, current, context.actor, context.rolesOmittedMeanUnchanged);
+    assertMayTouchAdministrator(context.actor, current, fields);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
     }
@@ -203,6 +205,10 @@ export function createUserService(deps: UserServiceDeps) {
       is_admin: fields.isAdmin,
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
+    if (losesCredentials(current, fields)) {
+      const revoked = await revokeUserGrants(trx, current.id, clock.now());
+      deps.logger.info({ event: 'user_tokens_revoked', userId: current.id, grants: revoked }, 'user tokens revoked');
+    }
     await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
   }
@@ -243,11 +249,14 @@ export function createUserService(deps: UserServiceDeps) {
     }
   }
 
-  async function deleteUser(id: string): Promise<void> {
+  async function deleteUser(actor: AdminActor, id: string): Promise<void> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     await db.transaction().execute(async (trx) => {
       const row = await lockUserById(trx, id);
       if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+      if (row.is_admin && !actor.mayManageAdministrators) {
+        throw new AppError('FORBIDDEN', 'Deleting an administrator needs the right to manage administrators');
+      }
       if (row.is_admin && row.active) {
         await assertAnotherAdministrator(trx, id, 'The last administrator cannot be deleted');
       }
@@ -256,6 +265,25 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   return { getUser, listUsers, createUser, replaceUser, patchUser, deleteUser };
+}
+
+/**
+ * An administrator's password, `active` flag and role are authority: whoever could change them
+ * could make themselves administrator. Only a caller who may manage administrators touches them.
+ */
+function assertMayTouchAdministrator(actor: Actor, current: User, fields: AccountFields): void {
+  if (actor.kind !== 'admin' || actor.mayManageAdministrators || !current.isAdmin) return;
+  if (fields.passwordHash !== undefined || fields.active !== current.active) {
+    throw new AppError(
+      'FORBIDDEN',
+      "Changing an administrator's password or 'active' needs the right to manage administrators",
+    );
+  }
+}
+
+/** A new password, a disabled account or a lost admin role: every token issued before must die. */
+function losesCredentials(current: User, fields: AccountFields): boolean {
+  return fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin);
 }
 
 interface AccountFields {
@@ -319,6 +347,12 @@ function requestedAdminRole(
   const wantsAdmin = values.some((value) => typeof value === 'string' && value.toLowerCase() === ADMIN_ROLE);
   if (wantsAdmin !== currentlyAdmin && actor.kind !== 'admin') {
     throw new AppError('MUTABILITY', "Attribute 'roles' can only be changed by an administrator");
+  }
+  if (wantsAdmin !== currentlyAdmin && actor.kind === 'admin' && !actor.mayManageAdministrators) {
+    throw new AppError(
+      'FORBIDDEN',
+      "Granting or revoking the 'admin' role needs the right to manage administrators (internal_role_mgt_update)",
+    );
   }
   return wantsAdmin;
 }
