@@ -7,10 +7,11 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { permit } from './auth/permissions.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
-import { requireAuthentication } from './http/auth-hooks.js';
+import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
+  const declaredRoutes = enforcePermissions(app, authenticator);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -169,10 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (scim) => {
       installErrorHandling(scim, 'scim');
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
-      await scim.register(async (protectedScope) => {
-        requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
-      });
+      await scim.register(userRoutes, { users, publicBaseUrl: config.PUBLIC_BASE_URL });
     },
     { prefix: '/scim2' },
   );
@@ -180,7 +179,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (identity) => {
       installErrorHandling(identity, 'identity');
-      requireAuthentication(identity, authenticator);
       await identity.register(codeRoutes, { verification });
     },
     { prefix: '/api/identity/user/v1.0' },
@@ -189,7 +187,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (server) => {
       installErrorHandling(server, 'identity');
-      requireAuthentication(server, authenticator);
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
@@ -198,18 +195,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/api/server/v1' },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { schema: { hide: true }, config: { permission: permit.public('the API description') } },
+    async () => app.swagger(),
+  );
 
   if (deps.startDispatcher ?? false) {
     app.addHook('onReady', async () => dispatcher.start());
   }
   app.addHook('onClose', async () => dispatcher.stop());
   app.decorate('smsDispatcher', dispatcher);
+  app.decorate('declaredRoutes', declaredRoutes);
   return app;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     smsDispatcher: SmsDispatcher;
+    /** Every route with the permission it declared (src/auth/permissions.ts). */
+    declaredRoutes: readonly DeclaredRoute[];
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { permit } from '../auth/permissions.js';
 import type { DatabaseHandle } from '../db/create-db.js';
 
 const Health = Type.Object({ status: Type.String(), database: Type.Optional(Type.String()) });
@@ -7,17 +8,25 @@ const READY_TIMEOUT_MS = 2000;
 
 /** Liveness (the process answers) and readiness (the database answers, quickly). */
 export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle }> = async (app, options) => {
-  app.get('/health', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { config: { permission: permit.public('liveness probe') }, schema: { response: { 200: Health } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/health/ready', { schema: { response: { 200: Health, 503: Health } } }, async (request, reply) => {
-    try {
-      await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
-      return { status: 'ready', database: 'up' };
-    } catch (error) {
-      request.log.warn({ err: error }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', database: 'down' });
-    }
-  });
+  app.get(
+    '/health/ready',
+    { config: { permission: permit.public('readiness probe') }, schema: { response: { 200: Health, 503: Health } } },
+    async (request, reply) => {
+      try {
+        await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
+        return { status: 'ready', database: 'up' };
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check failed');
+        return reply.code(503).send({ status: 'unavailable', database: 'down' });
+      }
+    },
+  );
 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { APPLICATION_SCOPES, KEYSTORE_SCOPES, permit } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
@@ -95,7 +96,10 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
 
   app.post(
     CLIENTS,
-    { schema: { body: NewClientBody, response: { 201: ClientWithSecret, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.create) },
+      schema: { body: NewClientBody, response: { 201: ClientWithSecret, ...errors } },
+    },
     async (request, reply) => {
       const principal = requireAdmin(request);
       assertMayGrant(principal, request.body.scopes);
@@ -108,20 +112,37 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
     },
   );
 
-  app.get(CLIENTS, { schema: { response: { 200: ClientList, ...errors } } }, async (request) => {
-    requireAdmin(request);
-    const list = await clients.list();
-    return { totalResults: list.length, clients: list.map(toWire) };
-  });
+  app.get(
+    CLIENTS,
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.view) },
+      schema: { response: { 200: ClientList, ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const list = await clients.list();
+      return { totalResults: list.length, clients: list.map(toWire) };
+    },
+  );
 
-  app.get(CLIENT, { schema: { params: ClientParams, response: { 200: Client, ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return toWire(await clients.get(request.params.clientId));
-  });
+  app.get(
+    CLIENT,
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.view) },
+      schema: { params: ClientParams, response: { 200: Client, ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return toWire(await clients.get(request.params.clientId));
+    },
+  );
 
   app.delete(
     CLIENT,
-    { schema: { params: ClientParams, response: { 204: Empty, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.delete) },
+      schema: { params: ClientParams, response: { 204: Empty, ...errors } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       await clients.delete(request.params.clientId);
@@ -131,7 +152,10 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
 
   app.post(
     SECRET,
-    { schema: { params: ClientParams, response: { 200: ClientWithSecret, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.update) },
+      schema: { params: ClientParams, response: { 200: ClientWithSecret, ...errors } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       const { client, clientSecret } = await clients.rotateSecret(request.params.clientId);
@@ -139,15 +163,29 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
     },
   );
 
-  app.get(KEYS, { schema: { response: { 200: Type.Array(SigningKey), ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return (await signingKeys.list()).map(keyToWire);
-  });
+  app.get(
+    KEYS,
+    {
+      config: { permission: permit.admin(KEYSTORE_SCOPES.view) },
+      schema: { response: { 200: Type.Array(SigningKey), ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return (await signingKeys.list()).map(keyToWire);
+    },
+  );
 
-  app.post(ROTATE, { schema: { response: { 201: SigningKey, ...errors } } }, async (request, reply) => {
-    requireAdmin(request);
-    return reply.code(201).send(keyToWire(await signingKeys.rotate()));
-  });
+  app.post(
+    ROTATE,
+    {
+      config: { permission: permit.admin(KEYSTORE_SCOPES.update) },
+      schema: { response: { 201: SigningKey, ...errors } },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      return reply.code(201).send(keyToWire(await signingKeys.rotate()));
+    },
+  );
 
   methodNotAllowed(app, CLIENTS, ['GET', 'POST']);
   methodNotAllowed(app, CLIENT, ['GET', 'DELETE']);

@@ -283,7 +283,9 @@ function assertMayTouchAdministrator(actor: Actor, current: User, fields: Accoun
 
 /** A new password, a disabled account or a lost admin role: every token issued before must die. */
 function losesCredentials(current: User, fields: AccountFields): boolean {
-  return fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin);
+  return (
+    fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin)
+  );
 }
 
 interface AccountFields {
