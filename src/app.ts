@@ -7,6 +7,8 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
+import { limitPasswordHashing } from './auth/password.js';
 import { permit } from './auth/permissions.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
@@ -84,12 +86,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       destinations,
     },
   });
+  limitPasswordHashing(config.PASSWORD_HASH_CONCURRENCY);
+  const loginThrottle = createLoginThrottle({
+    db,
+    clock,
+    logger,
+    key: keys.otpHmac,
+    settings: {
+      maxFailures: config.LOGIN_MAX_FAILED_ATTEMPTS,
+      lockSeconds: config.LOGIN_LOCK_SECONDS,
+      lockGrowth: config.LOGIN_LOCK_GROWTH_FACTOR,
+      ipFailuresPerHour: config.LOGIN_FAILURES_PER_IP_PER_HOUR,
+    },
+  });
   const users = createUserService({
     db,
     clock,
     logger,
     verification,
+    loginThrottle,
     onSmsQueued,
+    statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS,
     mobilePolicy: {
       verificationEnabled: config.MOBILE_VERIFICATION_ENABLED,
       skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,
@@ -98,9 +115,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sameNumber: sameNumberUnder(destinations),
     },
   });
-  const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });
+  const oauth = await createOAuth({
+    db,
+    clock,
+    logger,
+    config,
+    signingKeyEncryption: keys.signingKeyEncryption,
+    loginThrottle,
+  });
   const authenticator = createCompositeAuthenticator(
-    createBasicAuthenticator({ db, cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000) }),
+    createBasicAuthenticator({
+      throttle: loginThrottle,
+      cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000),
+    }),
     createBearerAuthenticator(oauth.accessTokens),
   );
 

@@ -4,7 +4,7 @@ import type { AuditEventRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 
-/** Every event of the verification flow. Codes and secrets never appear in an event. */
+/** Every event of the verification flow, and account locks. Codes and secrets never appear in an event. */
 export const AUDIT_EVENT_TYPES = [
   'VERIFICATION_STARTED',
   'CODE_SENT',
@@ -16,6 +16,7 @@ export const AUDIT_EVENT_TYPES = [
   'CODE_EXPIRED',
   'VERIFICATION_SKIPPED',
   'PRIVILEGED_BYPASS',
+  'ACCOUNT_LOCKED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

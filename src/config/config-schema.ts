@@ -29,6 +29,12 @@ export const ConfigSchema = Type.Object({
   ),
   BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Maximum request body in bytes'),
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
+  LOGIN_MAX_FAILED_ATTEMPTS: Int(5, 1, 1000, 'Wrong passwords in a row after which an account is locked'),
+  LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),
+  LOGIN_LOCK_GROWTH_FACTOR: Int(2, 1, 100, 'Each further lock lasts this many times longer'),
+  LOGIN_FAILURES_PER_IP_PER_HOUR: Int(100, 1, 1_000_000, 'Failed logins per client IP per hour before it is refused'),
+  SCIM_STATEMENT_TIMEOUT_MS: Int(5000, 100, 600_000, 'Longest a SCIM listing query may run in the database'),
+  PASSWORD_HASH_CONCURRENCY: Int(2, 1, 64, 'Password hashes computed at once (more wait their turn)'),
 
   SMS_PROVIDER: Type.Optional(
     Type.Union([Type.Literal('twilio'), Type.Literal('vonage'), Type.Literal('custom'), Type.Literal('log')]),

@@ -3,6 +3,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return sqlState(error) === '23505';
 }
 
+/** 57014 query_canceled: statement_timeout fired. */
+export function isStatementTimeout(error: unknown): boolean {
+  return sqlState(error) === '57014';
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   const state = sqlState(error);
   if (state?.startsWith('08') || state === '57P01' || state === '57P03') return true;

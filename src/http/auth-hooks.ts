@@ -43,7 +43,7 @@ export function enforcePermissions(app: FastifyInstance, authenticator: Authenti
     const permission = request.routeOptions.config.permission;
     // No route matched (404 handler), a public route, or one that authenticates clients itself.
     if (permission === undefined || permission.access === 'public' || permission.access === 'client-or-admin') return;
-    request.principal = await authenticator.authenticate(request.headers.authorization);
+    request.principal = await authenticator.authenticate(request.headers.authorization, request.ip);
     authorize(request.principal, permission);
   });
   return routes;

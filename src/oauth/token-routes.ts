@@ -194,6 +194,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
         password: form.password,
         scope: form.scope,
         refreshToken: form.refresh_token,
+        clientIp: request.ip,
       });
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(issued);
     },

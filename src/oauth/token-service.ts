@@ -1,11 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { hashPassword, verifyPassword } from '../auth/password.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import { ALL_SCOPES, scopesAllowedForUser } from '../auth/permissions.js';
 import type { Db, Executor } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
-import { findUserById, findUserByUserName } from '../users/user-repository.js';
+import { findUserById } from '../users/user-repository.js';
 import { type AccessTokens, InvalidTokenError } from './access-tokens.js';
 import { type ClientService, type GrantType, type OAuthClient, splitSpaces } from './client-service.js';
 import type { OAuthSettings } from './oauth-settings.js';
@@ -25,6 +25,8 @@ export interface TokenRequest {
   password?: string | undefined;
   scope?: string | undefined;
   refreshToken?: string | undefined;
+  /** For the failed-login limits per client IP. */
+  clientIp?: string | undefined;
 }
 
 /** RFC 6749 section 5.1. */
@@ -54,26 +56,27 @@ export interface TokenServiceDeps {
   clients: ClientService;
   accessTokens: AccessTokens;
   settings: OAuthSettings;
+  loginThrottle: LoginThrottle;
 }
 
 /** RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
 
-let dummyPasswordHash: Promise<string> | undefined;
-
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const { db, clock, logger, clients, accessTokens, settings } = deps;
   let lastCleanup = 0;
 
-  async function authenticateClient(credentials: ClientCredentials): Promise<OAuthClient> {
-    const client = await clients.authenticate(credentials.clientId, credentials.clientSecret);
-    if (client === undefined) {
-      throw new AppError('OAUTH_INVALID_CLIENT', 'Client authentication failed', {
-        headers: { 'www-authenticate': 'Basic realm="oauth2", charset="UTF-8"' },
-      });
-    }
-    return client;
+  async function authenticateClient(credentials: ClientCredentials, clientIp?: string): Promise<OAuthClient> {
+    return deps.loginThrottle.guard(
+      credentials.clientId,
+      clientIp,
+      () =>
+        new AppError('OAUTH_INVALID_CLIENT', 'Client authentication failed', {
+          headers: { 'www-authenticate': 'Basic realm="oauth2", charset="UTF-8"' },
+        }),
+      () => clients.authenticate(credentials.clientId, credentials.clientSecret),
+    );
   }
 
   function requireGrantType(client: OAuthClient | undefined, grantType: GrantType): void {
@@ -88,16 +91,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (username === undefined || username === '' || password === undefined) {
       throw new AppError('OAUTH_INVALID_REQUEST', "The password grant needs 'username' and 'password'");
     }
-    const user = await findUserByUserName(db, username);
-    const hash = user?.password_hash ?? null;
-    if (user === undefined || hash === null) {
-      dummyPasswordHash ??= hashPassword(randomBytes(16).toString('base64url'));
-      await verifyPassword(password, await dummyPasswordHash);
-      throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
-    }
-    if (!(await verifyPassword(password, hash)) || !user.active) {
-      throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
-    }
+    const user = await deps.loginThrottle.verifyPasswordLogin({
+      userName: username,
+      password,
+      clientIp: request.clientIp,
+      failure: () => new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password'),
+    });
     const ceiling = scopesAllowedForUser(user.is_admin).filter((scope) => client?.scopes.includes(scope) ?? true);
     const scopes = requestedScopes(request.scope, ceiling);
     const withRefresh = client === undefined || client.grantTypes.includes('refresh_token');
@@ -359,7 +358,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     authenticateClient,
 
     async token(request) {
-      const client = request.client === undefined ? undefined : await authenticateClient(request.client);
+      const client =
+        request.client === undefined ? undefined : await authenticateClient(request.client, request.clientIp);
       switch (request.grantType) {
         case 'password':
           return passwordGrant(request, client);

@@ -212,6 +212,9 @@ export const wso2UserSchema: SchemaDef = {
     attr('verifiedMobileNumbers', "The user's verified mobile numbers (comma-separated).", {
       multiValued: true,
     }),
+    attr('accountLocked', 'Locked after too many failed logins (or by an administrator); false unlocks.', {
+      type: 'boolean',
+    }),
   ],
 };
 

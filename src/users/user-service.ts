@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
 import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
@@ -42,8 +44,12 @@ export interface UserServiceDeps {
   clock: Clock;
   logger: Logger;
   verification: VerificationService;
+  /** Administrators lock and unlock accounts through `urn:scim:wso2:schema:accountLocked`. */
+  loginThrottle: Pick<LoginThrottle, 'setLocked'>;
   mobilePolicy: MobilePolicySettings;
   onSmsQueued: () => void;
+  /** Longest a SCIM listing query may run (SCIM_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
 }
 
 /** How a write describes itself beyond the desired resource. */
@@ -73,11 +79,16 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    const { totalResults, rows } = await listUserRows(db, query);
-    const claims = await loadClaimsForUsers(
-      db,
-      rows.map((row) => row.id),
-    );
+    // A statement timeout bounds what one filtered listing can cost the database (SET LOCAL: this transaction only).
+    const { totalResults, rows, claims } = await db.transaction().execute(async (trx) => {
+      await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
+      const page = await listUserRows(trx, query);
+      const pageClaims = await loadClaimsForUsers(
+        trx,
+        page.rows.map((row) => row.id),
+      );
+      return { ...page, claims: pageClaims };
+    });
     return { totalResults, users: rows.map((row) => userFromRow(row, claims.get(row.id) ?? new Map())) };
   }
 
@@ -197,7 +208,8 @@ export function createUserService(deps: UserServiceDeps) {
     if (fields.userName.toLowerCase() !== current.userName.toLowerCase()) {
       await assertUserNameFree(trx, fields.userName, current.id);
     }
-    const finalClaims = withMobileState(desiredClaims, plan.state);
+    const finalClaims = keptLock(withMobileState(desiredClaims, plan.state), current, desired, context);
+    await applyAccountLock(trx, current, finalClaims, context.actor);
     await writeClaimChanges(trx, current.id, current.claims, finalClaims);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
@@ -211,6 +223,17 @@ export function createUserService(deps: UserServiceDeps) {
     }
     await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, finalClaims), smsQueued: plan.verification !== null };
+  }
+
+  /** A change of `accountLocked` is an administrator locking or unlocking the account. */
+  async function applyAccountLock(trx: Trx, current: User, finalClaims: ClaimMap, actor: Actor): Promise<void> {
+    const wasLocked = current.claims.get(CLAIM.accountLocked) === 'true';
+    const locked = finalClaims.get(CLAIM.accountLocked) === 'true';
+    if (wasLocked === locked) return;
+    if (actor.kind !== 'admin') {
+      throw new AppError('MUTABILITY', "Attribute 'accountLocked' can only be changed by an administrator");
+    }
+    await deps.loginThrottle.setLocked(trx, current.id, locked);
   }
 
   async function carryOut(trx: Trx, user: User, plan: MobileUpdatePlan, context: WriteContext): Promise<void> {
@@ -357,6 +380,15 @@ function requestedAdminRole(
     );
   }
   return wantsAdmin;
+}
+
+/** A PUT that leaves `accountLocked` out (provisioning clients resend whole users) keeps the lock. */
+function keptLock(claims: ClaimMap, current: User, desired: ScimObject, context: WriteContext): ClaimMap {
+  const extension = desired[WSO2_USER_SCHEMA];
+  const given = typeof extension === 'object' && extension !== null && 'accountLocked' in extension;
+  const currentValue = current.claims.get(CLAIM.accountLocked);
+  if (given || !context.listsOmittedMeanUnchanged || currentValue === undefined) return claims;
+  return new Map([...claims, [CLAIM.accountLocked, currentValue]]);
 }
 
 function requestedLists(
