@@ -16,6 +16,7 @@ import { toAppError } from './errors/from-fastify-error.js';
 import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
+import { trustedProxiesOf } from './http/trusted-proxies.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    trustProxy: trustedProxiesOf(config.TRUST_PROXY),
     // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
     frameworkErrors: (error, request, reply) =>
       sendError(toAppError(error), request.url.startsWith('/scim2') ? 'scim' : 'identity', request, reply),
