@@ -1,4 +1,5 @@
 // `npm start` on a fresh clone: compile once if dist/ is missing or older than the sources.
+// Run on its own (`node scripts/ensure-build.mjs`) or imported by scripts/start.mjs.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -18,9 +19,11 @@ function newestMtime(dir) {
 
 const sourcesTime = Math.max(newestMtime(path.join(root, 'src')), newestMtime(path.join(root, 'migrations')));
 if (!existsSync(entry) || statSync(entry).mtimeMs < sourcesTime) {
-  process.stdout.write('Building (tsc)...\n');
+  process.stdout.write('Building (tsc): dist/ is missing or older than src/ ...\n');
+  const started = performance.now();
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',
   });
+  process.stdout.write(`Built in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

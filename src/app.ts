@@ -16,7 +16,10 @@ import { toAppError } from './errors/from-fastify-error.js';
 import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
+import { describeOperations } from './http/openapi-operations.js';
 import { trustedProxiesOf } from './http/trusted-proxies.js';
+import { createMetrics } from './metrics/metrics.js';
+import { metricsRoutes } from './metrics/metrics-routes.js';
 import { oauthAdminRoutes } from './oauth/admin-routes.js';
 import { createOAuth } from './oauth/oauth.js';
 import { oauthRoutes } from './oauth/token-routes.js';
@@ -51,12 +54,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const db = database.db;
 
+  const metrics = createMetrics({ database, clock });
   const senders = createSenderService({ db, clock, config, encryptionKey: keys.secretEncryption, logger });
   const dispatcher = createSmsDispatcher({
     db,
     clock,
     logger,
     resolveProvider: () => senders.activeProvider(),
+    onOutcome: (provider, outcome) => metrics.smsOutcome(provider, outcome),
     settings: {
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       retryBaseMs: config.SMS_RETRY_BASE_MS,
@@ -65,13 +70,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       globalPerHour: config.SMS_GLOBAL_PER_HOUR,
     },
   });
-  const onSmsQueued = () => dispatcher.notify();
+  const onSmsQueued = () => {
+    metrics.smsQueued();
+    dispatcher.notify();
+  };
   const destinations = destinationPolicyOf(config);
   const verification = createVerificationService({
     db,
     clock,
     otpKey: keys.otpHmac,
     onSmsQueued,
+    onAuditEvent: (type) => metrics.verificationEvent(type),
     settings: {
       otpLength: config.OTP_LENGTH,
       otpCharset: config.OTP_CHARSET,
@@ -149,6 +158,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', undefined);
   const declaredRoutes = enforcePermissions(app, authenticator);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -178,10 +191,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (headers['content-type'] === undefined && hasBody) headers['content-type'] = 'application/json';
   });
 
+  describeOperations(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'SCIM 2.0 identity server', version: '0.1.0' },
+      info: {
+        title: 'SCIM 2.0 identity server',
+        version: '0.1.0',
+        description: 'SCIM 2.0 users with mobile number verification on update (WSO2-compatible API)',
+        license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+      },
+      servers: [{ url: config.PUBLIC_BASE_URL ?? `http://${config.HOST}:${config.PORT}` }],
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic' },
@@ -193,7 +213,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app, 'identity');
-  await app.register(healthRoutes, { database });
+  const smsProblem = () =>
+    senders.activeProvider().then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : 'no usable SMS provider'),
+    );
+  await app.register(healthRoutes, { database, smsProblem });
   await app.register(oauthRoutes, { prefix: '/oauth2', ...oauth, authenticator });
 
   await app.register(
@@ -223,6 +248,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/api/server/v1' },
   );
+
+  await app.register(metricsRoutes, { metrics, authenticator, metricsToken: config.METRICS_TOKEN });
 
   app.get(
     '/openapi.json',

@@ -1,13 +1,14 @@
-import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config/load-config.js';
-import { loadSecretKeys, openDatabase } from './runtime.js';
+import { loadConfig } from './config/load-config.js';
+import { installGracefulShutdown } from './process/shutdown-signals.js';
+import { checkEnvironmentProvider, loadSecretKeys, openDatabase, startupFailureMessage } from './runtime.js';
 import { createLogger } from './shared/logger.js';
 import { ensureAdministrator } from './users/bootstrap-admin.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config.LOG_LEVEL);
+  checkEnvironmentProvider(config, logger);
   const { keys, generated } = loadSecretKeys(config);
   if (generated) logger.warn({ dataDir: config.DATA_DIR }, 'generated a new secret key under DATA_DIR');
   const database = await openDatabase(config);
@@ -22,27 +23,21 @@ async function main(): Promise<void> {
     );
   } else if (admin.created) {
     logger.info({ userName: admin.userName }, 'created administrator from ADMIN_USERNAME / ADMIN_PASSWORD');
+  } else if (config.ADMIN_PASSWORD !== undefined) {
+    logger.warn(
+      'ADMIN_PASSWORD is ignored: an administrator already exists (to set a password: npm run reset-admin-password)',
+    );
   }
 
   const app = await buildApp({ config, database, keys, logger, startDispatcher: true });
   app.addHook('onClose', async () => database.db.destroy());
 
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'shutting down after an error');
-    else logger.info({ signal }, 'shutting down');
-    await app.close();
-  });
+  installGracefulShutdown(logger, () => app.close());
 
   await app.listen({ port: config.PORT, host: config.HOST });
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`Invalid configuration: ${error.message}\n`);
-  } else {
-    process.stderr.write(
-      `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  }
+  process.stderr.write(`${startupFailureMessage(error)}\n`);
   process.exit(1);
 });

@@ -122,6 +122,8 @@ const RULES: Record<string, RoutePermission> = {
   [`GET ${SERVER}/sms-deliveries`]: need(CONFIG_SCOPES.view),
   // The verification audit trail (WSO2 keeps audit logs under its monitoring permissions).
   [`GET ${SERVER}/audit-events`]: need(CONFIG_SCOPES.view),
+  // Prometheus metrics (or the METRICS_TOKEN bearer, checked by the route itself).
+  'GET /metrics': permit.clientOrAdmin(CONFIG_SCOPES.view),
 
   // Registered OAuth clients.
   [`GET ${SERVER}/oauth-clients`]: need(APPLICATION_SCOPES.view),

@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig } from '../config/load-config.js';
+import { loadConfig } from '../config/load-config.js';
 import { createDatabase } from '../db/create-db.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { databaseTargetOf } from '../runtime.js';
+import { databaseTargetOf, startupFailureMessage } from '../runtime.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database. */
 async function main(): Promise<void> {
@@ -16,7 +16,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? `Invalid configuration: ${error.message}` : String(error);
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${startupFailureMessage(error)}\n`);
   process.exit(1);
 });

@@ -28,6 +28,9 @@ export const ConfigSchema = Type.Object({
     Type.String({ minLength: 32, description: 'Key material for code HMACs and secret encryption (>= 32 chars)' }),
   ),
   BODY_LIMIT: Int(1_048_576, 1024, 104_857_600, 'Maximum request body in bytes'),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'Bearer token a Prometheus scraper may use for GET /metrics' }),
+  ),
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
   LOGIN_MAX_FAILED_ATTEMPTS: Int(5, 1, 1000, 'Wrong passwords in a row after which an account is locked'),
   LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),

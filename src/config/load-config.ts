@@ -1,7 +1,9 @@
 import { Value } from '@sinclair/typebox/value';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { invalidProxyEntry } from '../http/trusted-proxies.js';
+import { compilePayloadTemplate, parseStaticHeaders } from '../sms/providers/payload-template.js';
 import { type Config, ConfigSchema, OWNED_PREFIXES } from './config-schema.js';
+import { unknownSettingProblem } from './unknown-settings.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -23,9 +25,8 @@ const BOOLEAN_WORDS: Record<string, boolean> = {
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   const known = Object.keys(ConfigSchema.properties);
   for (const name of Object.keys(env)) {
-    if (OWNED_PREFIXES.some((prefix) => name.startsWith(prefix)) && !known.includes(name)) {
-      throw new ConfigError(`${name}: unknown setting (check the spelling; see README "Configuration")`);
-    }
+    const problem = unknownSettingProblem(name, known, OWNED_PREFIXES);
+    if (problem !== undefined) throw new ConfigError(problem);
   }
   const raw: Record<string, unknown> = {};
   for (const name of known) {
@@ -37,7 +38,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<Config> {
   const firstError = Value.Errors(ConfigSchema, withDefaults).First();
   if (firstError) {
     const name = firstError.path.replace(/^\//, '') || 'configuration';
-    throw new ConfigError(`${name}: ${firstError.message} (got ${JSON.stringify(raw[name] ?? null)})`);
+    const got = isSecretSetting(name) ? '' : ` (got ${JSON.stringify(raw[name] ?? null)})`;
+    throw new ConfigError(`${name}: ${firstError.message}${got}`);
   }
   const config = withDefaults as Config;
   checkCrossFieldRules(config);
@@ -52,10 +54,18 @@ function coerce(name: string, value: string): unknown {
   }
   if (type === 'boolean') {
     const word = BOOLEAN_WORDS[value.trim().toLowerCase()];
-    if (word === undefined) throw new ConfigError(`${name}: expected true or false (got ${JSON.stringify(value)})`);
+    if (word === undefined) {
+      const got = isSecretSetting(name) ? '' : ` (got ${JSON.stringify(value)})`;
+      throw new ConfigError(`${name}: expected true or false${got}`);
+    }
     return word;
   }
   return value;
+}
+
+/** Settings whose value must never appear in a message (passwords, keys, tokens, URLs with credentials). */
+export function isSecretSetting(name: string): boolean {
+  return /SECRET|PASSWORD|TOKEN|_KEY|HEADERS|DATABASE_URL/.test(name);
 }
 
 function checkCrossFieldRules(config: Config): void {
@@ -72,6 +82,7 @@ function checkCrossFieldRules(config: Config): void {
       throw new ConfigError(`${name}: required when SMS_PROVIDER=${config.SMS_PROVIDER}`);
     }
   }
+  if (config.SMS_PROVIDER === 'custom') checkCustomProvider(config);
   if (config.SMS_PROVIDER === 'log' && config.NODE_ENV === 'production') {
     throw new ConfigError('SMS_PROVIDER: the log provider is for development only and is refused in production');
   }
@@ -91,6 +102,24 @@ function checkCrossFieldRules(config: Config): void {
   for (const name of ['PUBLIC_BASE_URL', 'SMS_CUSTOM_URL', 'TWILIO_BASE_URL', 'VONAGE_BASE_URL'] as const) {
     const value = config[name];
     if (value !== undefined && !isHttpUrl(value)) throw new ConfigError(`${name}: not an http(s) URL`);
+  }
+}
+
+/** The custom provider's template and headers, checked now rather than at the first SMS (messages never echo values). */
+function checkCustomProvider(config: Config): void {
+  const checks: [keyof Config, () => unknown][] = [
+    [
+      'SMS_CUSTOM_PAYLOAD_TEMPLATE',
+      () => compilePayloadTemplate(config.SMS_CUSTOM_PAYLOAD_TEMPLATE ?? '', config.SMS_CUSTOM_CONTENT_TYPE),
+    ],
+    ['SMS_CUSTOM_HEADERS', () => parseStaticHeaders(config.SMS_CUSTOM_HEADERS ?? '')],
+  ];
+  for (const [name, check] of checks) {
+    try {
+      check();
+    } catch (error) {
+      throw new ConfigError(`${name}: ${error instanceof Error ? error.message : 'invalid'}`);
+    }
   }
 }
 

@@ -13,6 +13,8 @@ export interface DatabaseHandle {
   kind: DatabaseTarget['kind'];
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /** Connection pool figures for /metrics (PostgreSQL; PGlite has no pool). */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 /** One code path for both backends: only the dialect differs. */
@@ -29,7 +31,8 @@ export async function createDatabase(target: DatabaseTarget): Promise<DatabaseHa
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', ping: () => pingWith(db) };
+    const poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+    return { db, kind: 'postgres', ping: () => pingWith(db), poolStats };
   }
   let client: PGlite;
   if (target.dataDir === null) {

@@ -25,3 +25,30 @@ function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
 }
+
+const STARTUP_FAILURES: Record<string, string> = {
+  '3D000': 'the database does not exist (create it, or fix the database name in DATABASE_URL)',
+  '28P01': 'password authentication failed (check the user and password in DATABASE_URL)',
+  '28000': 'the server refused this user or client address (pg_hba.conf)',
+  '42501': 'the user lacks a privilege the migrations need',
+  '53300': 'the server has too many connections',
+  '57P03': 'the database server is starting up or shutting down',
+  ECONNREFUSED: 'nothing accepts connections at the host and port of DATABASE_URL',
+  ENOTFOUND: 'the host in DATABASE_URL is not found',
+  ETIMEDOUT: 'connecting to the database timed out',
+};
+
+/**
+ * Why the database could not be opened or migrated, from the first error in the cause chain that says so:
+ * an operator sees "the database does not exist", not a stack trace. Never includes DATABASE_URL itself.
+ */
+export function describeDatabaseFailure(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = sqlState(current);
+    const known = code === undefined ? undefined : STARTUP_FAILURES[code];
+    if (known !== undefined) return `${known} [${code}]: ${current.message}`;
+    if (isConnectionFailure(current)) return `the database cannot be reached: ${current.message}`;
+    current = current.cause;
+  }
+  return undefined;
+}

@@ -48,6 +48,10 @@ export function toAppError(error: unknown): AppError {
       retryAfterSeconds: 5,
     });
   }
+  // The request stream of a client that gave up mid-upload errs with ECONNRESET too: the client's doing, not the database's.
+  if (framework.statusCode === 400 && framework.code === 'ECONNRESET') {
+    return new AppError('INVALID_SYNTAX', 'The client closed the connection before the request body was complete');
+  }
   if (isConnectionFailure(error)) {
     return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', {
       cause: error,

@@ -43,6 +43,8 @@ export function methodNotAllowed(scope: FastifyInstance, url: string, allowed: r
     method: others,
     url,
     config: { permission: permit.public('answers 405 only') },
+    // A 405 is not an operation: keep it out of /openapi.json.
+    schema: { hide: true },
     handler: async () => {
       throw new AppError('METHOD_NOT_ALLOWED', `Method not allowed; use ${allowed.join(', ')}`, {
         headers: { allow: allowed.join(', ') },

@@ -3,11 +3,21 @@ import { Type } from '@sinclair/typebox';
 import { permit } from '../auth/permissions.js';
 import type { DatabaseHandle } from '../db/create-db.js';
 
-const Health = Type.Object({ status: Type.String(), database: Type.Optional(Type.String()) });
+const Health = Type.Object({
+  status: Type.String(),
+  database: Type.Optional(Type.String()),
+  sms: Type.Optional(Type.String({ description: 'Why no SMS can be sent, when none can' })),
+});
 const READY_TIMEOUT_MS = 2000;
 
 /** Liveness (the process answers) and readiness (the database answers, quickly). */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle }> = async (app, options) => {
+export interface HealthOptions {
+  database: DatabaseHandle;
+  /** Why no SMS provider is usable (production without one, a stored sender that cannot work), or undefined. */
+  smsProblem?: () => Promise<string | undefined>;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, options) => {
   app.get(
     '/health',
     { config: { permission: permit.public('liveness probe') }, schema: { response: { 200: Health } } },
@@ -20,11 +30,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ database: DatabaseHandle 
     async (request, reply) => {
       try {
         await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
-        return { status: 'ready', database: 'up' };
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
         return reply.code(503).send({ status: 'unavailable', database: 'down' });
       }
+      const smsProblem = await options.smsProblem?.();
+      if (smsProblem !== undefined) {
+        request.log.warn({ reason: smsProblem }, 'not ready: no usable SMS provider');
+        return reply.code(503).send({ status: 'unavailable', database: 'up', sms: smsProblem });
+      }
+      return { status: 'ready', database: 'up' };
     },
   );
 };

@@ -29,6 +29,8 @@ export interface SmsDispatcherDeps {
   logger: Logger;
   resolveProvider: () => Promise<SmsProvider>;
   settings: SmsDispatcherSettings;
+  /** Told each recorded outcome (for /metrics). */
+  onOutcome?: (provider: string, outcome: 'sent' | 'retried' | 'failed') => void;
   /** Messages claimed per statement; they are sent concurrently. */
   batchSize?: number;
 }
@@ -148,6 +150,7 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
       attempts: row.attempts,
       provider: provider.name,
     };
+    if (recorded) deps.onOutcome?.(provider.name, outcome.kind === 'retry' ? 'retried' : outcome.kind);
     if (!recorded) {
       log.warn(context, 'SMS delivery outcome not recorded: another dispatcher took the message over');
     } else if (outcome.kind === 'sent') {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import type { Db } from '../db/executor.js';
-import { countAdmins, findUserByUserName, insertUser, lockAdministrators } from './user-repository.js';
+import { countAdmins, findUserByUserName, insertUser, lockAdministrators, updateUserRow } from './user-repository.js';
 
 export interface BootstrapResult {
   created: boolean;
@@ -36,4 +36,36 @@ export async function ensureAdministrator(
     });
     return { created: true, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };
   });
+}
+
+/**
+ * The way back from a lost administrator password (`npm run reset-admin-password`): gives ADMIN_USERNAME
+ * a new password (ADMIN_PASSWORD, or a generated one the caller prints once) and makes it an active
+ * administrator again, creating it when it does not exist.
+ */
+export async function resetAdministratorPassword(
+  db: Db,
+  userName: string,
+  password: string | undefined,
+  now: Date,
+): Promise<BootstrapResult> {
+  const actualPassword = password ?? generatePassword();
+  const passwordHash = await hashPassword(actualPassword);
+  const created = await db.transaction().execute(async (trx) => {
+    await lockAdministrators(trx);
+    const existing = await findUserByUserName(trx, userName);
+    if (existing === undefined) {
+      const user = { id: randomUUID(), user_name: userName, password_hash: passwordHash, is_admin: true };
+      await insertUser(trx, { ...user, created_at: now, updated_at: now });
+      return true;
+    }
+    await updateUserRow(trx, existing.id, {
+      password_hash: passwordHash,
+      is_admin: true,
+      active: true,
+      updated_at: now,
+    });
+    return false;
+  });
+  return { created, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };
 }

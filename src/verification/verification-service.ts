@@ -45,6 +45,8 @@ export interface VerificationServiceDeps {
   settings: VerificationSettings;
   /** Told after a commit that queued an SMS, so the dispatcher sends it right away. */
   onSmsQueued: () => void;
+  /** Told each verification event recorded (for /metrics). */
+  onAuditEvent?: (type: AuditEvent['type']) => void;
 }
 
 export interface RecoveryProperty {
@@ -69,8 +71,10 @@ export type VerificationService = ReturnType<typeof createVerificationService>;
 
 export function createVerificationService(deps: VerificationServiceDeps) {
   const { db, clock, otpKey, settings } = deps;
-  const audit = (trx: Trx, event: AuditEvent, context: RequestContext) =>
-    recordAuditEvent(trx, event, context, clock.now());
+  const audit = async (trx: Trx, event: AuditEvent, context: RequestContext) => {
+    await recordAuditEvent(trx, event, context, clock.now());
+    deps.onAuditEvent?.(event.type);
+  };
 
   /** Issues a fresh code for `number` and queues its SMS, inside the caller's transaction. */
   async function startVerification(

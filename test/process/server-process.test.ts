@@ -26,7 +26,7 @@ function startServer(env: Record<string, string>): Promise<RunningServer> {
     output += chunk.toString();
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 150_000);
     const check = () => {
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match?.[1] !== undefined) {
@@ -47,7 +47,7 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
 }
 
 // Two real server starts (tsx compile + embedded PostgreSQL init each) can take a while on a busy 2-core machine.
-describe('the server process', { timeout: 120_000 }, () => {
+describe('the server process', { timeout: 300_000 }, () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'scim-server-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
