@@ -6,6 +6,7 @@ import * as auditAndLimits from './2026-11-29T0300_audit_and_limits.js';
 import * as smsOutboxSentIndex from './2026-11-29T0400_sms_outbox_sent_index.js';
 import * as authorizationCodeAndInbox from './2026-12-01T0000_authorization_code_and_inbox.js';
 import * as deliveryFaults from './2026-12-01T0000_delivery_faults.js';
+import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T0400_sms_outbox_sent_index': smsOutboxSentIndex,
   '2026-12-01T0000_authorization_code_and_inbox': authorizationCodeAndInbox,
   '2026-12-01T0000_delivery_faults': deliveryFaults,
+  '2026-12-01T0000_security_hardening': securityHardening,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,14 +7,18 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
+import { limitPasswordHashing } from './auth/password.js';
+import { permit } from './auth/permissions.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
 import { createHousekeeping, type Housekeeping } from './housekeeping/housekeeping.js';
-import { requireAuthentication } from './http/auth-hooks.js';
+import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { describeOperations } from './http/openapi-operations.js';
+import { trustedProxiesOf } from './http/trusted-proxies.js';
 import { webAppRoutes } from './http/web-apps.js';
 import { createMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
@@ -107,12 +111,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       destinations,
     },
   });
+  limitPasswordHashing(config.PASSWORD_HASH_CONCURRENCY);
+  const loginThrottle = createLoginThrottle({
+    db,
+    clock,
+    logger,
+    key: keys.otpHmac,
+    settings: {
+      maxFailures: config.LOGIN_MAX_FAILED_ATTEMPTS,
+      lockSeconds: config.LOGIN_LOCK_SECONDS,
+      lockGrowth: config.LOGIN_LOCK_GROWTH_FACTOR,
+      ipFailuresPerHour: config.LOGIN_FAILURES_PER_IP_PER_HOUR,
+    },
+  });
   const users = createUserService({
     db,
     clock,
     logger,
     verification,
+    loginThrottle,
     onSmsQueued,
+    statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS,
     mobilePolicy: {
       verificationEnabled: config.MOBILE_VERIFICATION_ENABLED,
       skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,
@@ -121,9 +140,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sameNumber: sameNumberUnder(destinations),
     },
   });
-  const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });
+  const oauth = await createOAuth({
+    db,
+    clock,
+    logger,
+    config,
+    signingKeyEncryption: keys.signingKeyEncryption,
+    loginThrottle,
+  });
   const authenticator = createCompositeAuthenticator(
-    createBasicAuthenticator({ db, cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000) }),
+    createBasicAuthenticator({
+      throttle: loginThrottle,
+      cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000),
+    }),
     createBearerAuthenticator(oauth.accessTokens),
   );
 
@@ -135,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    trustProxy: trustedProxiesOf(config.TRUST_PROXY),
     // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
     frameworkErrors: (error, request, reply) =>
       sendError(toAppError(error), request.url.startsWith('/scim2') ? 'scim' : 'identity', request, reply),
@@ -142,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
+  const declaredRoutes = enforcePermissions(app, authenticator);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -209,6 +240,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     clock,
     clients: oauth.clients,
+    loginThrottle,
     publicBaseUrl: config.PUBLIC_BASE_URL,
   });
 
@@ -216,13 +248,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (scim) => {
       installErrorHandling(scim, 'scim');
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL });
-      await scim.register(async (protectedScope) => {
-        requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, {
-          users,
-          publicBaseUrl: config.PUBLIC_BASE_URL,
-          pendingCodeHints: verification.pendingCodeHints,
-        });
+      await scim.register(userRoutes, {
+        users,
+        publicBaseUrl: config.PUBLIC_BASE_URL,
+        pendingCodeHints: verification.pendingCodeHints,
       });
     },
     { prefix: '/scim2' },
@@ -231,7 +260,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (identity) => {
       installErrorHandling(identity, 'identity');
-      requireAuthentication(identity, authenticator);
       await identity.register(codeRoutes, { verification });
     },
     { prefix: '/api/identity/user/v1.0' },
@@ -240,7 +268,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (server) => {
       installErrorHandling(server, 'identity');
-      requireAuthentication(server, authenticator);
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
@@ -253,7 +280,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { metrics, authenticator, metricsToken: config.METRICS_TOKEN });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { schema: { hide: true }, config: { permission: permit.public('the API description') } },
+    async () => app.swagger(),
+  );
   await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
@@ -271,6 +302,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.decorate('smsDispatcher', dispatcher);
   app.decorate('housekeeping', housekeeping);
+  app.decorate('declaredRoutes', declaredRoutes);
   return app;
 }
 
@@ -278,5 +310,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     smsDispatcher: SmsDispatcher;
     housekeeping: Housekeeping;
+    /** Every route with the permission it declared (src/auth/permissions.ts). */
+    declaredRoutes: readonly DeclaredRoute[];
   }
 }

@@ -6,7 +6,7 @@ import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 
-/** Every event of the verification flow. Codes and secrets never appear in an event. */
+/** Every event of the verification flow, and account locks. Codes and secrets never appear in an event. */
 export const AUDIT_EVENT_TYPES = [
   'VERIFICATION_STARTED',
   'CODE_SENT',
@@ -21,6 +21,7 @@ export const AUDIT_EVENT_TYPES = [
   'PRIVILEGED_BYPASS',
   'VERIFICATION_CANCELLED',
   'PHONE_VERIFIED_SET',
+  'ACCOUNT_LOCKED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -39,6 +39,13 @@ export const ConfigSchema = Type.Object({
     'Deadline of one PostgreSQL statement (a hanging database answers 503)',
   ),
   AUDIT_RETENTION_DAYS: Int(365, 1, 36_500, 'Audit events older than this are deleted by housekeeping'),
+  LOGIN_MAX_FAILED_ATTEMPTS: Int(5, 1, 1000, 'Wrong passwords in a row after which an account is locked'),
+  LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),
+  LOGIN_LOCK_GROWTH_FACTOR: Int(2, 1, 100, 'Each further lock lasts this many times longer'),
+  LOGIN_FAILURES_PER_IP_PER_HOUR: Int(100, 1, 1_000_000, 'Failed logins per client IP per hour before it is refused'),
+  TRUST_PROXY: OptionalString('Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed'),
+  SCIM_STATEMENT_TIMEOUT_MS: Int(5000, 100, 600_000, 'Longest a SCIM listing query may run in the database'),
+  PASSWORD_HASH_CONCURRENCY: Int(2, 1, 64, 'Password hashes computed at once (more wait their turn)'),
 
   SMS_PROVIDER: Type.Optional(
     Type.Union([

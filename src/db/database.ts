@@ -77,6 +77,7 @@ export interface OAuthClientsTable {
   redirect_uris: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  secret_version: ColumnType<number, number | undefined, number>;
 }
 
 export interface OAuthAuthorizationCodesTable {
@@ -152,6 +153,16 @@ export interface RateLimitCountersTable {
   expires_at: Timestamp;
 }
 
+export interface LoginFailuresTable {
+  /** `account:<user id>` or `ip:<keyed hash of the address>`. */
+  subject: string;
+  failures: number;
+  first_failure_at: Timestamp;
+  locked_until: Timestamp | null;
+  lock_count: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
@@ -167,6 +178,7 @@ export interface Database {
   oauth_revoked_tokens: OAuthRevokedTokensTable;
   audit_events: AuditEventsTable;
   rate_limit_counters: RateLimitCountersTable;
+  login_failures: LoginFailuresTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

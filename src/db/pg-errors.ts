@@ -3,6 +3,11 @@ export function isUniqueViolation(error: unknown): boolean {
   return sqlState(error) === '23505';
 }
 
+/** 57014 query_canceled: statement_timeout fired. */
+export function isStatementTimeout(error: unknown): boolean {
+  return sqlState(error) === '57014';
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   const state = sqlState(error);
   // 08: connection exceptions; 57P01/57P03: shutting down / starting up; 57014: statement cancelled (timeout).

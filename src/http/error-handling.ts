@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import { identityErrorBody, scimErrorBody } from '../errors/error-bodies.js';
 import { toAppError } from '../errors/from-fastify-error.js';
@@ -41,6 +42,7 @@ export function methodNotAllowed(scope: FastifyInstance, url: string, allowed: r
   scope.route({
     method: others,
     url,
+    config: { permission: permit.public('answers 405 only') },
     // A 405 is not an operation: keep it out of /openapi.json.
     schema: { hide: true },
     handler: async () => {

@@ -228,6 +228,9 @@ export const wso2UserSchema: SchemaDef = {
       },
     ),
     ...mobileVerificationAttributes(),
+    attr('accountLocked', 'Locked after too many failed logins (or by an administrator); false unlocks.', {
+      type: 'boolean',
+    }),
   ],
 };
 

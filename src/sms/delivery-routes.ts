@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import type { Db } from '../db/executor.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -60,7 +61,10 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app,
 
   app.get(
     '/sms-deliveries',
-    { schema: { querystring: DeliveryQuery, response: { 200: DeliveryPage, ...errors } } },
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.view) },
+      schema: { querystring: DeliveryQuery, response: { 200: DeliveryPage, ...errors } },
+    },
     async (request) => {
       requireAdmin(request);
       const page = await listSmsDeliveries(db, request.query);

@@ -16,6 +16,7 @@ export const CLAIM = {
   verifiedMobileNumbers: `${WSO2}/verifiedMobileNumbers`,
   pendingMobileNumber: `${WSO2}/identity/mobileNumber.pendingValue`,
   phoneVerified: `${WSO2}/identity/phoneVerified`,
+  accountLocked: `${WSO2}/identity/accountLocked`,
   emailAddress: `${WSO2}/emailaddress`,
 } as const;
 
@@ -135,6 +136,7 @@ export const CLAIM_BINDINGS: readonly ClaimBinding[] = [
     simple(CLAIM.phoneVerified, schema, 'phoneVerified', undefined, { valueType: 'boolean', serverManaged: true }),
   ]),
   { kind: 'list', uri: CLAIM.mobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'mobileNumbers' },
+  simple(CLAIM.accountLocked, WSO2_USER_SCHEMA, 'accountLocked', undefined, { valueType: 'boolean' }),
   { kind: 'list', uri: CLAIM.verifiedMobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'verifiedMobileNumbers' },
 ];
 

@@ -2,6 +2,7 @@ import { countRows } from '../db/count-rows.js';
 import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import { parseUserFilter, userFilterToWhere } from '../scim/filter.js';
+import { assertFilterWithinBounds } from '../scim/filter-limits.js';
 
 export interface UserListQuery {
   filter?: string | undefined;
@@ -15,6 +16,7 @@ export async function listUserRows(
   db: Executor,
   query: UserListQuery,
 ): Promise<{ totalResults: number; rows: UserRow[] }> {
+  if (query.filter !== undefined) assertFilterWithinBounds(query.filter);
   const filter = query.filter === undefined ? undefined : parseUserFilter(query.filter);
   let base = db.selectFrom('users');
   if (filter !== undefined) base = base.where(userFilterToWhere(filter));

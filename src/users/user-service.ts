@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
-import type { Actor } from '../auth/principal.js';
+import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
+import { revokeUserGrants } from '../oauth/grant-repository.js';
 import { applyPatch, normalizeUserInput, type PatchOperation, type ScimObject } from '../scim/patch.js';
 import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from '../scim/user-schema.js';
 import type { Clock } from '../shared/clock.js';
@@ -41,8 +44,12 @@ export interface UserServiceDeps {
   clock: Clock;
   logger: Logger;
   verification: VerificationService;
+  /** Administrators lock and unlock accounts through `urn:scim:wso2:schema:accountLocked`. */
+  loginThrottle: Pick<LoginThrottle, 'setLocked'>;
   mobilePolicy: MobilePolicySettings;
   onSmsQueued: () => void;
+  /** Longest a SCIM listing query may run (SCIM_STATEMENT_TIMEOUT_MS). */
+  statementTimeoutMs: number;
 }
 
 /** How a write describes itself beyond the desired resource. */
@@ -72,11 +79,16 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    const { totalResults, rows } = await listUserRows(db, query);
-    const claims = await loadClaimsForUsers(
-      db,
-      rows.map((row) => row.id),
-    );
+    // A statement timeout bounds what one filtered listing can cost the database (SET LOCAL: this transaction only).
+    const { totalResults, rows, claims } = await db.transaction().execute(async (trx) => {
+      await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
+      const page = await listUserRows(trx, query);
+      const pageClaims = await loadClaimsForUsers(
+        trx,
+        page.rows.map((row) => row.id),
+      );
+      return { ...page, claims: pageClaims };
+    });
     return { totalResults, users: rows.map((row) => userFromRow(row, claims.get(row.id) ?? new Map())) };
   }
 
@@ -173,6 +185,7 @@ export function createUserService(deps: UserServiceDeps) {
     context: WriteContext,
   ): Promise<{ user: User; smsQueued: boolean }> {
     const fields = await accountFields(desired, current, context.actor, context.rolesOmittedMeanUnchanged);
+    assertMayTouchAdministrator(context.actor, current, fields);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
     }
@@ -199,7 +212,8 @@ export function createUserService(deps: UserServiceDeps) {
     }
     const finalState =
       stateWrite.phoneVerified === undefined ? plan.state : { ...plan.state, phoneVerified: stateWrite.phoneVerified };
-    const finalClaims = withMobileState(desiredClaims, finalState);
+    const finalClaims = keptLock(withMobileState(desiredClaims, finalState), current, desired, context);
+    await applyAccountLock(trx, current, finalClaims, context.actor);
     await writeClaimChanges(trx, current.id, current.claims, finalClaims);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
@@ -208,8 +222,23 @@ export function createUserService(deps: UserServiceDeps) {
       ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
     });
     await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
+    if (losesCredentials(current, fields)) {
+      const revoked = await revokeUserGrants(trx, current.id, clock.now());
+      deps.logger.info({ event: 'user_tokens_revoked', userId: current.id, grants: revoked }, 'user tokens revoked');
+    }
     const smsQueued = await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, finalClaims), smsQueued };
+  }
+
+  /** A change of `accountLocked` is an administrator locking or unlocking the account. */
+  async function applyAccountLock(trx: Trx, current: User, finalClaims: ClaimMap, actor: Actor): Promise<void> {
+    const wasLocked = current.claims.get(CLAIM.accountLocked) === 'true';
+    const locked = finalClaims.get(CLAIM.accountLocked) === 'true';
+    if (wasLocked === locked) return;
+    if (actor.kind !== 'admin') {
+      throw new AppError('MUTABILITY', "Attribute 'accountLocked' can only be changed by an administrator");
+    }
+    await deps.loginThrottle.setLocked(trx, current.id, locked);
   }
 
   /** An administrator's direct write of the verification state: the cancelled code dies; both are audited. */
@@ -277,11 +306,14 @@ export function createUserService(deps: UserServiceDeps) {
     return smsQueued;
   }
 
-  async function deleteUser(id: string): Promise<void> {
+  async function deleteUser(actor: AdminActor, id: string): Promise<void> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     await db.transaction().execute(async (trx) => {
       const row = await lockUserById(trx, id);
       if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+      if (row.is_admin && !actor.mayManageAdministrators) {
+        throw new AppError('FORBIDDEN', 'Deleting an administrator needs the right to manage administrators');
+      }
       if (row.is_admin && row.active) {
         await assertAnotherAdministrator(trx, id, 'The last administrator cannot be deleted');
       }
@@ -290,6 +322,27 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   return { getUser, listUsers, createUser, replaceUser, patchUser, deleteUser };
+}
+
+/**
+ * An administrator's password, `active` flag and role are authority: whoever could change them
+ * could make themselves administrator. Only a caller who may manage administrators touches them.
+ */
+function assertMayTouchAdministrator(actor: Actor, current: User, fields: AccountFields): void {
+  if (actor.kind !== 'admin' || actor.mayManageAdministrators || !current.isAdmin) return;
+  if (fields.passwordHash !== undefined || fields.active !== current.active) {
+    throw new AppError(
+      'FORBIDDEN',
+      "Changing an administrator's password or 'active' needs the right to manage administrators",
+    );
+  }
+}
+
+/** A new password, a disabled account or a lost admin role: every token issued before must die. */
+function losesCredentials(current: User, fields: AccountFields): boolean {
+  return (
+    fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin)
+  );
 }
 
 interface AccountFields {
@@ -354,7 +407,22 @@ function requestedAdminRole(
   if (wantsAdmin !== currentlyAdmin && actor.kind !== 'admin') {
     throw new AppError('MUTABILITY', "Attribute 'roles' can only be changed by an administrator");
   }
+  if (wantsAdmin !== currentlyAdmin && actor.kind === 'admin' && !actor.mayManageAdministrators) {
+    throw new AppError(
+      'FORBIDDEN',
+      "Granting or revoking the 'admin' role needs the right to manage administrators (internal_role_mgt_update)",
+    );
+  }
   return wantsAdmin;
+}
+
+/** A PUT that leaves `accountLocked` out (provisioning clients resend whole users) keeps the lock. */
+function keptLock(claims: ClaimMap, current: User, desired: ScimObject, context: WriteContext): ClaimMap {
+  const extension = desired[WSO2_USER_SCHEMA];
+  const given = typeof extension === 'object' && extension !== null && 'accountLocked' in extension;
+  const currentValue = current.claims.get(CLAIM.accountLocked);
+  if (given || !context.listsOmittedMeanUnchanged || currentValue === undefined) return claims;
+  return new Map([...claims, [CLAIM.accountLocked, currentValue]]);
 }
 
 function requestedLists(

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { permit, USER_SCOPES } from '../auth/permissions.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { requestContextOf } from '../http/request-context.js';
@@ -54,7 +55,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/me/validate-code',
-    { schema: { body: ValidateCodeBody, response: { 202: Empty, ...errors } } },
+    { config: { permission: permit.self() }, schema: { body: ValidateCodeBody, response: { 202: Empty, ...errors } } },
     async (request, reply) => {
       const principal = principalOf(request);
       await verification.validateOwnCode(
@@ -69,6 +70,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
   app.post(
     '/validate-code',
     {
+      config: { permission: permit.admin(USER_SCOPES.update) },
       schema: {
         body: ValidateCodeBody,
         response: {
@@ -94,7 +96,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/me/resend-code',
-    { schema: { body: ResendOwnCodeBody, response: { 201: Empty, ...errors } } },
+    { config: { permission: permit.self() }, schema: { body: ResendOwnCodeBody, response: { 201: Empty, ...errors } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const context = requestContextOf(request, principal, 'self');
@@ -107,6 +109,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
   app.post(
     '/resend-code',
     {
+      config: { permission: permit.admin(USER_SCOPES.update) },
       schema: {
         body: ResendCodeBody,
         response: { 201: Empty, ...errors, 400: Type.Union([IdentityErrorSchema, RecoveryDataNotFoundSchema]) },

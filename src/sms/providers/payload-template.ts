@@ -154,9 +154,9 @@ function isPlaceholderName(name: string): name is PlaceholderName {
 
 // RFC 9110 field-name token.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: no control characters except horizontal tab (RFC 9110 §5.5); CR/LF/NUL would split the request.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const FORBIDDEN_VALUE_CHARS = /[\u0000-\u0008\u000A-\u001F\u007F]/;
+// Field values: visible octets, space and tab only (RFC 9110 §5.5); CR/LF/NUL would split the request, and
+// characters beyond one octet cannot be sent at all (the HTTP client refuses them at every delivery).
+const FORBIDDEN_VALUE_CHARS = /[^\t\x20-\x7E\x80-\xFF]/;
 // Framing and hop-by-hop headers belong to the HTTP client; content-type follows the configured Content Type.
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'content-length',
@@ -200,6 +200,7 @@ function parseHeaderItem(item: string, position: number): [string, string] {
   if (name === '') throw new Error(`header ${position} has an empty name`);
   if (!HEADER_NAME.test(name)) throw new Error(`header ${position} has an invalid name`);
   if (RESERVED_HEADERS.has(name)) throw new Error(`header "${name}" is set by the server and cannot be configured`);
-  if (FORBIDDEN_VALUE_CHARS.test(value)) throw new Error(`header "${name}" has a value with control characters`);
+  if (FORBIDDEN_VALUE_CHARS.test(value))
+    throw new Error(`header "${name}" has a value with control characters or characters HTTP cannot carry`);
   return [name, value];
 }
