@@ -5,6 +5,8 @@ import * as oauth from './2026-11-29T0200_oauth.js';
 import * as auditAndLimits from './2026-11-29T0300_audit_and_limits.js';
 import * as smsOutboxSentIndex from './2026-11-29T0400_sms_outbox_sent_index.js';
 import * as authorizationCodeAndInbox from './2026-12-01T0000_authorization_code_and_inbox.js';
+import * as deliveryFaults from './2026-12-01T0000_delivery_faults.js';
+import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 import * as userValues from './2026-12-01T0000_user_values.js';
 import * as groups from './2026-12-01T0900_groups.js';
 
@@ -16,6 +18,8 @@ const migrations: Record<string, Migration> = {
   '2026-11-29T0300_audit_and_limits': auditAndLimits,
   '2026-11-29T0400_sms_outbox_sent_index': smsOutboxSentIndex,
   '2026-12-01T0000_authorization_code_and_inbox': authorizationCodeAndInbox,
+  '2026-12-01T0000_delivery_faults': deliveryFaults,
+  '2026-12-01T0000_security_hardening': securityHardening,
   '2026-12-01T0000_user_values': userValues,
   '2026-12-01T0900_groups': groups,
 };

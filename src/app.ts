@@ -7,14 +7,19 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
+import { limitPasswordHashing } from './auth/password.js';
+import { permit } from './auth/permissions.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
 import { createGroupService } from './groups/group-service.js';
-import { requireAuthentication } from './http/auth-hooks.js';
+import { createHousekeeping, type Housekeeping } from './housekeeping/housekeeping.js';
+import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
 import { healthRoutes } from './http/health-routes.js';
 import { describeOperations } from './http/openapi-operations.js';
+import { trustedProxiesOf } from './http/trusted-proxies.js';
 import { webAppRoutes } from './http/web-apps.js';
 import { createMetrics } from './metrics/metrics.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
@@ -44,8 +49,10 @@ export interface AppDeps {
   keys: SecretKeys;
   logger: Logger;
   clock?: Clock;
-  /** Tests drive the dispatcher by hand; the server starts it. */
+  /** Tests drive the dispatcher and housekeeping by hand; the server starts them. */
   startDispatcher?: boolean;
+  /** The app closes the database when it closes, after its background work stopped (the server passes true). */
+  closeDatabase?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -63,7 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     logger,
     resolveProvider: () => senders.activeProvider(),
-    onOutcome: (provider, outcome) => metrics.smsOutcome(provider, outcome),
     settings: {
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       retryBaseMs: config.SMS_RETRY_BASE_MS,
@@ -71,6 +77,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sendTimeoutMs: config.SMS_SEND_TIMEOUT_MS,
       globalPerHour: config.SMS_GLOBAL_PER_HOUR,
     },
+  });
+  dispatcher.onOutcome(({ kind, provider }) => {
+    // An expired message never reached a provider; an unrecorded outcome is counted once it is written.
+    if (kind !== 'unrecorded') metrics.smsOutcome(provider ?? 'none', kind === 'retry' ? 'retried' : kind);
+  });
+  const housekeeping = createHousekeeping({
+    db,
+    clock,
+    logger,
+    settings: { auditRetentionDays: config.AUDIT_RETENTION_DAYS },
   });
   const onSmsQueued = () => {
     metrics.smsQueued();
@@ -98,12 +114,27 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       destinations,
     },
   });
+  limitPasswordHashing(config.PASSWORD_HASH_CONCURRENCY);
+  const loginThrottle = createLoginThrottle({
+    db,
+    clock,
+    logger,
+    key: keys.otpHmac,
+    settings: {
+      maxFailures: config.LOGIN_MAX_FAILED_ATTEMPTS,
+      lockSeconds: config.LOGIN_LOCK_SECONDS,
+      lockGrowth: config.LOGIN_LOCK_GROWTH_FACTOR,
+      ipFailuresPerHour: config.LOGIN_FAILURES_PER_IP_PER_HOUR,
+    },
+  });
   const users = createUserService({
     db,
     clock,
     logger,
     verification,
+    loginThrottle,
     onSmsQueued,
+    statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS,
     mobilePolicy: {
       verificationEnabled: config.MOBILE_VERIFICATION_ENABLED,
       skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,
@@ -114,9 +145,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const groups = createGroupService({ db, clock });
   const bulkLimits = { maxOperations: config.BULK_MAX_OPERATIONS, maxPayloadSize: config.BULK_MAX_PAYLOAD_SIZE };
-  const oauth = await createOAuth({ db, clock, logger, config, signingKeyEncryption: keys.signingKeyEncryption });
+  const oauth = await createOAuth({
+    db,
+    clock,
+    logger,
+    config,
+    signingKeyEncryption: keys.signingKeyEncryption,
+    loginThrottle,
+  });
   const authenticator = createCompositeAuthenticator(
-    createBasicAuthenticator({ db, cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000) }),
+    createBasicAuthenticator({
+      throttle: loginThrottle,
+      cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000),
+    }),
     createBearerAuthenticator(oauth.accessTokens),
   );
 
@@ -130,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Clients (Okta among them) address collections with a trailing slash: /scim2/Users/ is /scim2/Users.
     routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: trustedProxiesOf(config.TRUST_PROXY),
     // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
     frameworkErrors: (error, request, reply) =>
       sendError(toAppError(error), request.url.startsWith('/scim2') ? 'scim' : 'identity', request, reply),
@@ -137,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', undefined);
+  const declaredRoutes = enforcePermissions(app, authenticator);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeRequest({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -204,6 +247,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     clock,
     clients: oauth.clients,
+    loginThrottle,
     publicBaseUrl: config.PUBLIC_BASE_URL,
   });
 
@@ -211,17 +255,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (scim) => {
       installErrorHandling(scim, 'scim');
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL, bulk: bulkLimits });
-      await scim.register(async (protectedScope) => {
-        requireAuthentication(protectedScope, authenticator);
-        await protectedScope.register(userRoutes, {
-          users,
-          groups,
-          publicBaseUrl: config.PUBLIC_BASE_URL,
-          pendingCodeHints: verification.pendingCodeHints,
-        });
-        await protectedScope.register(groupRoutes, { groups, publicBaseUrl: config.PUBLIC_BASE_URL });
-        await protectedScope.register(bulkRoutes, { ...bulkLimits, publicBaseUrl: config.PUBLIC_BASE_URL });
+      await scim.register(userRoutes, {
+        users,
+        groups,
+        publicBaseUrl: config.PUBLIC_BASE_URL,
+        pendingCodeHints: verification.pendingCodeHints,
       });
+      await scim.register(groupRoutes, { groups, publicBaseUrl: config.PUBLIC_BASE_URL });
+      await scim.register(bulkRoutes, { ...bulkLimits, publicBaseUrl: config.PUBLIC_BASE_URL });
     },
     { prefix: '/scim2' },
   );
@@ -229,7 +270,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (identity) => {
       installErrorHandling(identity, 'identity');
-      requireAuthentication(identity, authenticator);
       await identity.register(codeRoutes, { verification });
     },
     { prefix: '/api/identity/user/v1.0' },
@@ -238,7 +278,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (server) => {
       installErrorHandling(server, 'identity');
-      requireAuthentication(server, authenticator);
       await server.register(senderRoutes, { senders });
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
@@ -251,19 +290,37 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(metricsRoutes, { metrics, authenticator, metricsToken: config.METRICS_TOKEN });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    { schema: { hide: true }, config: { permission: permit.public('the API description') } },
+    async () => app.swagger(),
+  );
   await app.register(webAppRoutes);
 
   if (deps.startDispatcher ?? false) {
-    app.addHook('onReady', async () => dispatcher.start());
+    app.addHook('onReady', async () => {
+      dispatcher.start();
+      housekeeping.start();
+    });
   }
-  app.addHook('onClose', async () => dispatcher.stop());
+  // Fastify runs its own close step first (no new requests, the ones in flight finish), then onClose hooks
+  // last-added-first. One hook keeps the order that avoids duplicate SMS: sends in flight finish and record
+  // their outcome, and only then does the database close.
+  app.addHook('onClose', async () => {
+    await Promise.all([dispatcher.stop(), housekeeping.stop()]);
+    if (deps.closeDatabase ?? false) await db.destroy();
+  });
   app.decorate('smsDispatcher', dispatcher);
+  app.decorate('housekeeping', housekeeping);
+  app.decorate('declaredRoutes', declaredRoutes);
   return app;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     smsDispatcher: SmsDispatcher;
+    housekeeping: Housekeeping;
+    /** Every route with the permission it declared (src/auth/permissions.ts). */
+    declaredRoutes: readonly DeclaredRoute[];
   }
 }

@@ -16,11 +16,25 @@ export function databaseTargetOf(config: Readonly<Config>): DatabaseTarget {
     : { kind: 'postgres', url: config.DATABASE_URL };
 }
 
-/** Opens the configured database and applies pending migrations. */
+/**
+ * Opens the configured database and applies pending migrations. On PostgreSQL the migrations run on a
+ * connection of their own without the statement deadline (they may wait for another instance's lock or
+ * build an index); the handle the server uses answers within DATABASE_QUERY_TIMEOUT_MS or fails.
+ */
 export async function openDatabase(config: Readonly<Config>): Promise<DatabaseHandle> {
-  const database = await createDatabase(databaseTargetOf(config));
-  await migrateToLatest(database.db);
-  return database;
+  const target = databaseTargetOf(config);
+  if (target.kind === 'pglite') {
+    const database = await createDatabase(target);
+    await migrateToLatest(database.db);
+    return database;
+  }
+  const migrating = await createDatabase(target);
+  try {
+    await migrateToLatest(migrating.db);
+  } finally {
+    await migrating.db.destroy();
+  }
+  return createDatabase(target, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
 }
 
 export function loadSecretKeys(config: Readonly<Config>): { keys: SecretKeys; generated: boolean } {
@@ -56,4 +70,12 @@ export function startupFailureMessage(error: unknown): string {
   const databaseReason = describeDatabaseFailure(error);
   if (databaseReason !== undefined) return `Failed to start: database: ${databaseReason}`;
   return `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}
+
+/**
+ * How long a graceful stop may take before close-with-grace exits anyway: long enough for a provider call
+ * in flight (its own deadline plus the dispatcher's grace) and for writing its outcome.
+ */
+export function shutdownGraceMs(config: Readonly<Config>): number {
+  return config.SMS_SEND_TIMEOUT_MS + 1000 + 2 * config.DATABASE_QUERY_TIMEOUT_MS + 2000;
 }

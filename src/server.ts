@@ -1,7 +1,13 @@
 import { buildApp } from './app.js';
 import { loadConfig } from './config/load-config.js';
 import { installGracefulShutdown } from './process/shutdown-signals.js';
-import { checkEnvironmentProvider, loadSecretKeys, openDatabase, startupFailureMessage } from './runtime.js';
+import {
+  checkEnvironmentProvider,
+  loadSecretKeys,
+  openDatabase,
+  shutdownGraceMs,
+  startupFailureMessage,
+} from './runtime.js';
 import { createLogger } from './shared/logger.js';
 import { ensureAdministrator } from './users/bootstrap-admin.js';
 
@@ -29,10 +35,10 @@ async function main(): Promise<void> {
     );
   }
 
-  const app = await buildApp({ config, database, keys, logger, startDispatcher: true });
-  app.addHook('onClose', async () => database.db.destroy());
+  // The app closes the database itself, after in-flight requests and SMS sends have finished and recorded.
+  const app = await buildApp({ config, database, keys, logger, startDispatcher: true, closeDatabase: true });
 
-  installGracefulShutdown(logger, () => app.close());
+  installGracefulShutdown(logger, () => app.close(), shutdownGraceMs(config));
 
   await app.listen({ port: config.PORT, host: config.HOST });
 }

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { countRows } from '../db/count-rows.js';
 import type { AuditEventRow } from '../db/database.js';
+import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 
-/** Every event of the verification flow. Codes and secrets never appear in an event. */
+/** Every event of the verification flow, and account locks. Codes and secrets never appear in an event. */
 export const AUDIT_EVENT_TYPES = [
   'VERIFICATION_STARTED',
   'CODE_SENT',
   'DELIVERY_FAILED',
+  'DELIVERY_EXPIRED',
   'CODE_RESENT',
   'WRONG_CODE',
   'CODE_LOCKED',
@@ -16,6 +19,9 @@ export const AUDIT_EVENT_TYPES = [
   'CODE_EXPIRED',
   'VERIFICATION_SKIPPED',
   'PRIVILEGED_BYPASS',
+  'VERIFICATION_CANCELLED',
+  'PHONE_VERIFIED_SET',
+  'ACCOUNT_LOCKED',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -89,4 +95,9 @@ export async function queryAuditEvents(
     .limit(query.count)
     .execute();
   return { totalResults, events };
+}
+
+/** Events older than the retention period (AUDIT_RETENTION_DAYS); housekeeping, `limit` at a time. */
+export async function deleteAuditEventsBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  return deleteBatch(db, 'audit_events', sql`occurred_at < ${before}`, limit);
 }

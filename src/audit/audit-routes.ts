@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import type { Db } from '../db/executor.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -39,6 +40,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, op
   app.get(
     '/audit-events',
     {
+      config: { permission: permit.admin(CONFIG_SCOPES.view) },
       schema: {
         querystring: AuditQuery,
         response: {

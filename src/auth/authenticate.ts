@@ -1,19 +1,17 @@
-import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
-import { findUserByUserName } from '../users/user-repository.js';
 import type { CredentialCache } from './credential-cache.js';
-import { generatePassword, hashPassword, verifyPassword } from './password.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { Principal } from './principal.js';
 
 export const BASIC_CHALLENGE = 'Basic realm="scim", charset="UTF-8"';
 
 export interface Authenticator {
   /** Resolves the Authorization header to a principal, or throws UNAUTHENTICATED. */
-  authenticate(authorization: string | undefined): Promise<Principal>;
+  authenticate(authorization: string | undefined, clientIp?: string): Promise<Principal>;
 }
 
 export interface AuthenticatorDeps {
-  db: Db;
+  throttle: LoginThrottle;
   cache: CredentialCache;
   now?: () => number;
 }
@@ -36,30 +34,22 @@ export function parseBasic(header: string): { userName: string; password: string
 
 export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const now = deps.now ?? Date.now;
-  let decoyHash: Promise<string> | undefined;
-  /**
-   * Unknown, inactive and password-less accounts pay for one scrypt too, so the response
-   * time does not tell an attacker which user names exist.
-   */
-  async function rejectAfterDecoy(password: string): Promise<never> {
-    decoyHash ??= hashPassword(generatePassword());
-    await verifyPassword(password, await decoyHash);
-    throw unauthenticated('Invalid credentials');
-  }
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, clientIp) {
       if (authorization === undefined || authorization.trim() === '') {
         throw unauthenticated('Authentication required');
       }
       const credentials = parseBasic(authorization);
       if (credentials === undefined) throw unauthenticated('Unsupported or malformed Authorization header');
-      const user = await findUserByUserName(deps.db, credentials.userName);
-      if (user?.password_hash == null || !user.active) return rejectAfterDecoy(credentials.password);
-      const hash = user.password_hash;
-      if (!deps.cache.isVerified(credentials.userName, credentials.password, hash, now())) {
-        if (!(await verifyPassword(credentials.password, hash))) throw unauthenticated('Invalid credentials');
-        deps.cache.remember(credentials.userName, credentials.password, hash, now());
-      }
+      const { userName, password } = credentials;
+      const user = await deps.throttle.verifyPasswordLogin({
+        userName,
+        password,
+        clientIp,
+        failure: () => unauthenticated('Invalid credentials'),
+        recentlyVerified: (hash) => deps.cache.isVerified(userName, password, hash, now()),
+      });
+      if (user.password_hash !== null) deps.cache.remember(userName, password, user.password_hash, now());
       return { userId: user.id, userName: user.user_name, isAdmin: user.is_admin, scheme: 'basic' };
     },
   };

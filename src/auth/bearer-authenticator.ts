@@ -64,12 +64,12 @@ export function createBearerAuthenticator(accessTokens: AccessTokens): Authentic
 /** `Basic ...` → the Basic authenticator, `Bearer ...` → the bearer one; the 401 challenge offers both. */
 export function createCompositeAuthenticator(basic: Authenticator, bearer: Authenticator): Authenticator {
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, clientIp) {
       const scheme = authorization?.trim().split(/\s+/, 1)[0]?.toLowerCase();
       if (scheme === 'bearer') return bearer.authenticate(authorization);
       if (scheme === 'basic') {
         try {
-          return await basic.authenticate(authorization);
+          return await basic.authenticate(authorization, clientIp);
         } catch (error) {
           if (isAppError(error) && error.code === 'UNAUTHENTICATED') {
             throw new AppError('UNAUTHENTICATED', error.detail, { headers: { 'www-authenticate': BOTH_CHALLENGES } });

@@ -3,7 +3,36 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
 const PARAMS = { N: 16_384, r: 8, p: 1 } as const;
 const KEY_LENGTH = 64;
 
+/**
+ * scrypt runs on libuv's small thread pool, which DNS and file I/O share: a flood of guesses
+ * must not occupy all of it. At most `limit` hashes run at once; the others wait in order.
+ */
+let limit = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+export function limitPasswordHashing(concurrency: number): void {
+  limit = Math.max(1, concurrency);
+}
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  // A finishing hash hands its slot straight to the next in line, so the limit is never overrun.
+  if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running += 1;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) running -= 1;
+    else next();
+  }
+}
+
 function scryptAsync(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return withHashSlot(() => scryptOnce(password, salt, options));
+}
+
+function scryptOnce(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(password, salt, KEY_LENGTH, { ...options, maxmem: 64 * 1024 * 1024 }, (error, key) =>
       error ? reject(error) : resolve(key),

@@ -1,10 +1,25 @@
 /**
- * The one authorization table for bearer tokens: which WSO2 scope each route needs.
+ * Who may call each route: one table, declared again on every route, checked at start.
  *
- * Keys are `METHOD url`, with the url as Fastify reports it in `request.routeOptions.url`
- * (prefix included, path parameters as `:name`; parameter names do not matter when matching).
- * Basic callers are not affected: they keep the role-based rules (administrators only on
- * privileged routes). A bearer caller on a route missing here is refused (fail closed).
+ * ## Declaring a route's permission (every route must)
+ *
+ *   app.get('/Users', { config: { permission: permit.admin(USER_SCOPES.list) }, schema }, handler)
+ *
+ * - `permit.admin(scope)`: HTTP Basic → an administrator; Bearer → a token holding `scope`.
+ * - `permit.self()`: any signed-in user acting on their own account; Bearer → `internal_login`
+ *   and a token that speaks for a user (not a client_credentials token).
+ * - `permit.clientOrAdmin(scope)`: a registered client (its own credentials, checked by the
+ *   route) or an administrator as for `permit.admin(scope)` (e.g. /oauth2/introspect).
+ * - `permit.public(reason)`: no credentials (discovery, health, JWKS, the token endpoint, which
+ *   authenticates clients itself, 405 answers). Say why.
+ *
+ * One hook (`enforcePermissions` in src/http/auth-hooks.ts) authenticates the caller and
+ * enforces the declaration before the body is read. At start (`onRoute`), a route without a
+ * declaration, or whose declaration differs from RULES below, stops the server. Adding a route:
+ * add its line to RULES and declare the same permission in its options.
+ *
+ * RULES keys are `METHOD url`, with the url as Fastify registers it (prefix included, path
+ * parameters as `:name`; parameter names do not matter when matching).
  */
 
 /** Self-service: /scim2/Me and /api/identity/user/v1.0/me/... */
@@ -52,6 +67,15 @@ export const KEYSTORE_SCOPES = {
   update: 'internal_keystore_update',
 } as const;
 
+/**
+ * Granting or revoking administration (the `admin` role), and changing an administrator's
+ * password, `active` or existence: WSO2's role-management scope. `internal_user_mgt_*` alone
+ * never reaches authority.
+ */
+export const ROLE_SCOPES = {
+  update: 'internal_role_mgt_update',
+} as const;
+
 /** Every scope this server knows; an administrator may hold all of them. */
 export const ALL_SCOPES: readonly string[] = [
   SELF_SERVICE_SCOPE,
@@ -61,21 +85,30 @@ export const ALL_SCOPES: readonly string[] = [
   ...Object.values(CONFIG_SCOPES),
   ...Object.values(APPLICATION_SCOPES),
   ...Object.values(KEYSTORE_SCOPES),
+  ...Object.values(ROLE_SCOPES),
 ];
 
-export interface RouteRule {
-  scope: string;
-  /** The route acts on the caller: a token with no user (client_credentials) is refused. */
-  selfService?: boolean;
-}
+/** What a route needs; see the top of this file. */
+export type RoutePermission =
+  | { access: 'public'; reason: string }
+  | { access: 'self'; scope: typeof SELF_SERVICE_SCOPE }
+  | { access: 'admin'; scope: string }
+  | { access: 'client-or-admin'; scope: string };
 
-const self: RouteRule = { scope: SELF_SERVICE_SCOPE, selfService: true };
-const need = (scope: string): RouteRule => ({ scope });
+export const permit = {
+  public: (reason: string): RoutePermission => ({ access: 'public', reason }),
+  self: (): RoutePermission => ({ access: 'self', scope: SELF_SERVICE_SCOPE }),
+  admin: (scope: string): RoutePermission => ({ access: 'admin', scope }),
+  clientOrAdmin: (scope: string): RoutePermission => ({ access: 'client-or-admin', scope }),
+} as const;
+
+const self = permit.self();
+const need = permit.admin;
 
 const IDENTITY = '/api/identity/user/v1.0';
 const SERVER = '/api/server/v1';
 
-const RULES: Record<string, RouteRule> = {
+const RULES: Record<string, RoutePermission> = {
   // SCIM 2.0 /Users (administration) and /Me (self-service).
   'GET /scim2/Users': need(USER_SCOPES.list),
   'POST /scim2/Users/.search': need(USER_SCOPES.list),
@@ -115,7 +148,7 @@ const RULES: Record<string, RouteRule> = {
   // The verification audit trail (WSO2 keeps audit logs under its monitoring permissions).
   [`GET ${SERVER}/audit-events`]: need(CONFIG_SCOPES.view),
   // Prometheus metrics (or the METRICS_TOKEN bearer, checked by the route itself).
-  'GET /metrics': need(CONFIG_SCOPES.view),
+  'GET /metrics': permit.clientOrAdmin(CONFIG_SCOPES.view),
 
   // Registered OAuth clients.
   [`GET ${SERVER}/oauth-clients`]: need(APPLICATION_SCOPES.view),
@@ -129,7 +162,7 @@ const RULES: Record<string, RouteRule> = {
   [`POST ${SERVER}/oauth-signing-keys/rotate`]: need(KEYSTORE_SCOPES.update),
 
   // Token introspection (RFC 7662) by a bearer caller; clients and Basic administrators need no scope.
-  'POST /oauth2/introspect': need(APPLICATION_SCOPES.view),
+  'POST /oauth2/introspect': permit.clientOrAdmin(APPLICATION_SCOPES.view),
 };
 
 /** `/a/:id/b/:x` → `/a/:/b/:`, so a renamed path parameter does not open or close a route. */
@@ -139,11 +172,41 @@ function normalise(url: string): string {
 
 const NORMALISED = new Map(Object.entries(RULES).map(([key, rule]) => [normalise(key), rule]));
 
-/** The rule for a matched route, or undefined when the table does not list it (then: refuse). */
-export function ruleFor(method: string, routeUrl: string | undefined): RouteRule | undefined {
+/** The table's permission for a route, or undefined when it does not list it (public routes are not listed). */
+export function ruleFor(method: string, routeUrl: string | undefined): RoutePermission | undefined {
   if (routeUrl === undefined) return undefined;
   const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   return NORMALISED.get(normalise(`${verb} ${routeUrl}`));
+}
+
+/**
+ * Why a route's declaration is not acceptable, or undefined when it is: a declaration is
+ * required, and it must say what RULES says (public routes must be absent from RULES).
+ */
+export function declarationProblem(method: string, url: string, declared: unknown): string | undefined {
+  if (!isRoutePermission(declared)) {
+    return `route ${method} ${url} declares no permission (config.permission; see src/auth/permissions.ts)`;
+  }
+  const listed = ruleFor(method, url);
+  if (declared.access === 'public') {
+    return listed === undefined ? undefined : `route ${method} ${url} is declared public but RULES protects it`;
+  }
+  if (listed === undefined) return `route ${method} ${url} is missing from RULES in src/auth/permissions.ts`;
+  if (listed.access !== declared.access || listed.scope !== declared.scope) {
+    return `route ${method} ${url} declares ${describe(declared)} but RULES says ${describe(listed)}`;
+  }
+  return undefined;
+}
+
+function describe(permission: RoutePermission): string {
+  return permission.access === 'public' ? 'public' : `${permission.access}(${permission.scope})`;
+}
+
+export function isRoutePermission(value: unknown): value is RoutePermission {
+  if (typeof value !== 'object' || value === null) return false;
+  const { access, scope, reason } = value as Record<string, unknown>;
+  if (access === 'public') return typeof reason === 'string' && reason !== '';
+  return ['self', 'admin', 'client-or-admin'].includes(String(access)) && typeof scope === 'string';
 }
 
 /** The scopes a user may be granted: administrators all, everyone else self-service only. */
@@ -155,10 +218,22 @@ export function isKnownScope(scope: string): boolean {
   return ALL_SCOPES.includes(scope);
 }
 
-/** Every `METHOD url` the table lists (tests check each names a real route). */
-export function listedRoutes(): { method: string; url: string }[] {
-  return Object.keys(RULES).map((key) => {
+/** Every `METHOD url` the table lists, with its permission (tests check each names a real route). */
+export function listedRoutes(): { method: string; url: string; permission: RoutePermission }[] {
+  return Object.entries(RULES).map(([key, permission]) => {
     const [method = '', url = ''] = key.split(' ');
-    return { method, url };
+    return { method, url, permission };
   });
+}
+
+/**
+ * Whether a privileged caller may grant or revoke administration: an administrator over Basic,
+ * or a bearer token holding `internal_role_mgt_update` (a user's or a client's).
+ */
+export function mayManageAdministrators(principal: {
+  scheme: 'basic' | 'bearer';
+  isAdmin: boolean;
+  scopes?: readonly string[] | undefined;
+}): boolean {
+  return principal.scheme === 'basic' ? principal.isAdmin : (principal.scopes ?? []).includes(ROLE_SCOPES.update);
 }

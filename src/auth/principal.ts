@@ -14,4 +14,13 @@ export interface Principal {
 }
 
 /** The actor of a write, as the business rules see it (WSO2's persona). */
-export type Actor = { kind: 'self'; userId: string } | { kind: 'admin'; userId: string };
+export type Actor =
+  | { kind: 'self'; userId: string }
+  | {
+      kind: 'admin';
+      userId: string;
+      /** May grant or revoke administration and touch administrators' accounts (see ROLE_SCOPES). */
+      mayManageAdministrators: boolean;
+    };
+
+export type AdminActor = Extract<Actor, { kind: 'admin' }>;

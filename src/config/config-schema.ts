@@ -34,6 +34,20 @@ export const ConfigSchema = Type.Object({
   AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
   BULK_MAX_OPERATIONS: Int(1000, 1, 100_000, 'Operations one /scim2/Bulk request may carry (maxOperations)'),
   BULK_MAX_PAYLOAD_SIZE: Int(1_048_576, 1024, 104_857_600, 'Largest /scim2/Bulk body in bytes (maxPayloadSize)'),
+  DATABASE_QUERY_TIMEOUT_MS: Int(
+    5000,
+    100,
+    600_000,
+    'Deadline of one PostgreSQL statement (a hanging database answers 503)',
+  ),
+  AUDIT_RETENTION_DAYS: Int(365, 1, 36_500, 'Audit events older than this are deleted by housekeeping'),
+  LOGIN_MAX_FAILED_ATTEMPTS: Int(5, 1, 1000, 'Wrong passwords in a row after which an account is locked'),
+  LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),
+  LOGIN_LOCK_GROWTH_FACTOR: Int(2, 1, 100, 'Each further lock lasts this many times longer'),
+  LOGIN_FAILURES_PER_IP_PER_HOUR: Int(100, 1, 1_000_000, 'Failed logins per client IP per hour before it is refused'),
+  TRUST_PROXY: OptionalString('Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed'),
+  SCIM_STATEMENT_TIMEOUT_MS: Int(5000, 100, 600_000, 'Longest a SCIM listing query may run in the database'),
+  PASSWORD_HASH_CONCURRENCY: Int(2, 1, 64, 'Password hashes computed at once (more wait their turn)'),
 
   SMS_PROVIDER: Type.Optional(
     Type.Union([
@@ -69,7 +83,7 @@ export const ConfigSchema = Type.Object({
   MOBILE_VERIFICATION_ENABLED: Bool(true, 'Verify a changed primary mobile number by SMS'),
   SKIP_VERIFICATION_FOR_PRIVILEGED: Bool(false, 'Administrators change numbers without verification'),
   REQUIRE_VERIFY_MOBILE_FLAG: Bool(false, 'Only requests with verifyMobile=true start verification'),
-  MULTIPLE_MOBILE_NUMBERS: Bool(false, 'Enable mobileNumbers / verifiedMobileNumbers'),
+  MULTIPLE_MOBILE_NUMBERS: Bool(true, 'Enable mobileNumbers / verifiedMobileNumbers (WSO2 7.x: on)'),
   PRIVILEGED_VERIFICATION_ENABLED: Bool(true, 'Administrators may validate codes on behalf of users'),
   OTP_LENGTH: Int(6, 4, 10, 'Length of one-time codes'),
   OTP_CHARSET: Type.Union([Type.Literal('numeric'), Type.Literal('alphanumeric')], { default: 'numeric' }),

@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { isSupportedCountry } from 'libphonenumber-js/max';
+import { invalidProxyEntry } from '../http/trusted-proxies.js';
 import { compilePayloadTemplate, parseStaticHeaders } from '../sms/providers/payload-template.js';
 import { type Config, ConfigSchema, OWNED_PREFIXES } from './config-schema.js';
 import { unknownSettingProblem } from './unknown-settings.js';
@@ -99,6 +100,8 @@ function checkCrossFieldRules(config: Config): void {
       throw new ConfigError(`${name}: '${value}' is not an ISO 3166 country code`);
     }
   }
+  const badProxy = config.TRUST_PROXY === undefined ? undefined : invalidProxyEntry(config.TRUST_PROXY);
+  if (badProxy !== undefined) throw new ConfigError(`TRUST_PROXY: '${badProxy}' is not an IP address or CIDR`);
   for (const name of ['PUBLIC_BASE_URL', 'SMS_CUSTOM_URL', 'TWILIO_BASE_URL', 'VONAGE_BASE_URL'] as const) {
     const value = config[name];
     if (value !== undefined && !isHttpUrl(value)) throw new ConfigError(`${name}: not an http(s) URL`);

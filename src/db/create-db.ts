@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { isQueryTimeout } from './pg-errors.js';
 
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
 
@@ -17,16 +18,29 @@ export interface DatabaseHandle {
   poolStats?(): { total: number; idle: number; waiting: number };
 }
 
+export interface DatabaseOptions {
+  /**
+   * Client-side deadline of one statement on PostgreSQL (a frozen server never answers, so a server-side
+   * statement_timeout cannot help). Unset: no deadline, for migrations that may wait on a lock or build an index.
+   */
+  queryTimeoutMs?: number;
+}
+
+/** Fail fast when the database is unreachable or every connection is busy: requests answer 503 instead of queueing up. */
+const CONNECT_AND_ACQUIRE_TIMEOUT_MS = 3000;
+
 /** One code path for both backends: only the dialect differs. */
-export async function createDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
+export async function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (target.kind === 'postgres') {
     const pool = new pg.Pool({
       Client: ResilientClient,
       connectionString: target.url,
       max: 10,
-      // Fail fast when the database is unreachable: requests answer 503 instead of queueing up.
-      connectionTimeoutMillis: 3000,
+      // Bounds both opening a connection and waiting for a free one of the pool.
+      connectionTimeoutMillis: CONNECT_AND_ACQUIRE_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      ...(options.queryTimeoutMs === undefined ? {} : { query_timeout: options.queryTimeoutMs }),
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
@@ -51,11 +65,27 @@ export async function createDatabase(target: DatabaseTarget): Promise<DatabaseHa
  * node-postgres emits 'error' on a client whose connection drops outside a query (for instance
  * while connecting through a dying socket); unhandled, that would crash the process. Queries
  * still fail and are answered 503, so the event itself can be dropped.
+ *
+ * A statement that hit query_timeout is still in flight on its connection, and every later statement
+ * (the ROLLBACK too) would queue behind it until the server answers. The connection is dropped instead:
+ * the pool then discards the client and opens a fresh one once the server answers again.
  */
 class ResilientClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     this.on('error', () => undefined);
+    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    Object.defineProperty(this, 'query', {
+      value: (...args: unknown[]) => {
+        const result = query(...args);
+        if (result instanceof Promise) {
+          result.catch((error: unknown) => {
+            if (isQueryTimeout(error)) this.connection.stream.destroy();
+          });
+        }
+        return result;
+      },
+    });
   }
 }
 

@@ -42,7 +42,7 @@ export interface VerificationCodesTable {
   expires_at: Timestamp;
 }
 
-export type SmsState = 'queued' | 'sending' | 'sent' | 'failed';
+export type SmsState = 'queued' | 'sending' | 'sent' | 'failed' | 'expired';
 
 export interface SmsOutboxTable {
   id: string;
@@ -60,6 +60,8 @@ export interface SmsOutboxTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   sent_at: Timestamp | null;
+  /** When the code the message carries expires: retried until then, never sent after. Null: no deadline. */
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface SmsSendersTable {
@@ -84,6 +86,7 @@ export interface OAuthClientsTable {
   redirect_uris: Generated<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  secret_version: ColumnType<number, number | undefined, number>;
 }
 
 export interface OAuthAuthorizationCodesTable {
@@ -176,6 +179,16 @@ export interface GroupMembersTable {
   added_at: Timestamp;
 }
 
+export interface LoginFailuresTable {
+  /** `account:<user id>` or `ip:<keyed hash of the address>`. */
+  subject: string;
+  failures: number;
+  first_failure_at: Timestamp;
+  locked_until: Timestamp | null;
+  lock_count: ColumnType<number, number | undefined, number>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
@@ -194,6 +207,7 @@ export interface Database {
   rate_limit_counters: RateLimitCountersTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  login_failures: LoginFailuresTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

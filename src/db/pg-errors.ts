@@ -3,16 +3,28 @@ export function isUniqueViolation(error: unknown): boolean {
   return sqlState(error) === '23505';
 }
 
+/** 57014 query_canceled: statement_timeout fired. */
+export function isStatementTimeout(error: unknown): boolean {
+  return sqlState(error) === '57014';
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   const state = sqlState(error);
-  if (state?.startsWith('08') || state === '57P01' || state === '57P03') return true;
+  // 08: connection exceptions; 57P01/57P03: shutting down / starting up; 57014: statement cancelled (timeout).
+  if (state?.startsWith('08') || state === '57P01' || state === '57P03' || state === '57014') return true;
+  if (isQueryTimeout(error)) return true;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'ENOTFOUND') return true;
   // node-postgres reports a dropped or unobtainable connection with a plain Error and no code.
   const message = error instanceof Error ? error.message : '';
-  return /connection terminated|timeout exceeded when trying to connect|connection timeout|server closed the connection/i.test(
+  return /connection terminated|timeout exceeded when trying to connect|connection timeout|server closed the connection|not queryable/i.test(
     message,
   );
+}
+
+/** node-postgres's client-side query_timeout: the database did not answer in time (it may be hanging). */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Query read timeout';
 }
 
 function sqlState(error: unknown): string | undefined {

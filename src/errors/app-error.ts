@@ -21,6 +21,8 @@ interface CatalogueEntry {
   /** WSO2-style code for the /api/... endpoints. */
   identityCode: string;
   message: string;
+  /** WSO2 answers some errors with only {message, traceId}; `message` then carries the detail. */
+  identityMessageOnly?: true;
 }
 
 export const ERROR_CATALOGUE = {
@@ -53,8 +55,13 @@ export const ERROR_CATALOGUE = {
   PRIVILEGED_VERIFICATION_DISABLED: { status: 400, identityCode: '17007', message: 'Bad Request' },
   INVALID_RECOVERY_SCENARIO: { status: 400, identityCode: 'UAR-10011', message: 'Bad Request' },
   INVALID_REQUEST: { status: 400, identityCode: 'UAR-10001', message: 'Bad Request' },
-  TOO_MANY_REQUESTS: { status: 429, scimType: 'tooMany', identityCode: 'UAR-10013', message: 'Too Many Requests' },
-  CODE_ATTEMPTS_EXCEEDED: { status: 429, identityCode: 'UAR-10013', message: 'Too Many Requests' },
+  RECOVERY_DATA_NOT_FOUND: { status: 400, identityCode: '', message: 'Bad Request', identityMessageOnly: true },
+  // 429s carry no scimType: RFC 7644 keeps `tooMany` for filters matching too many results. The SMV- codes are
+  // this server's own (WSO2 has no such limits; its UAR-10013 means "invalid recovery code").
+  TOO_MANY_REQUESTS: { status: 429, identityCode: 'SMV-10004', message: 'Too Many Requests' },
+  CODE_ATTEMPTS_EXCEEDED: { status: 429, identityCode: 'SMV-10001', message: 'Too Many Requests' },
+  RESEND_COOLDOWN: { status: 429, identityCode: 'SMV-10002', message: 'Too Many Requests' },
+  SMS_QUOTA_EXCEEDED: { status: 429, identityCode: 'SMV-10003', message: 'Too Many Requests' },
   SMS_SENDER_CONFLICT: { status: 409, identityCode: 'NSM-60002', message: 'Conflict' },
   SMS_SENDER_INVALID: { status: 400, identityCode: 'NSM-60003', message: 'Bad Request' },
   SMS_SENDER_NO_TEMPLATE: { status: 400, identityCode: 'NSM-60004', message: 'Bad Request' },
@@ -113,6 +120,11 @@ export class AppError extends Error {
 
   get publicMessage(): string {
     return ERROR_CATALOGUE[this.code].message;
+  }
+
+  get identityMessageOnly(): boolean {
+    const entry: CatalogueEntry = ERROR_CATALOGUE[this.code];
+    return entry.identityMessageOnly === true;
   }
 }
 

@@ -12,7 +12,8 @@ export function scimErrorBody(error: AppError): Record<string, unknown> {
   };
 }
 
-/** WSO2's identity API envelope: {code, message, description, traceId}. */
+/** WSO2's identity API envelope: {code, message, description, traceId}, or {message, traceId} where WSO2 sends that. */
 export function identityErrorBody(error: AppError, traceId: string): Record<string, unknown> {
+  if (error.identityMessageOnly) return { message: error.detail, traceId };
   return { code: error.identityCode, message: error.publicMessage, description: error.detail, traceId };
 }

@@ -1,4 +1,4 @@
-import { isConnectionFailure, isUniqueViolation } from '../db/pg-errors.js';
+import { isConnectionFailure, isStatementTimeout, isUniqueViolation } from '../db/pg-errors.js';
 import { AppError, isAppError } from './app-error.js';
 
 interface FrameworkError {
@@ -40,6 +40,12 @@ export function toAppError(error: unknown): AppError {
     // Request text the database cannot hold (NUL, or bytes PGlite made of a lone surrogate): the client's fault.
     return new AppError('INVALID_VALUE', 'A value contains a NUL character or text that is not valid UTF-8', {
       cause: error,
+    });
+  }
+  if (isStatementTimeout(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'The query took too long and was cancelled; narrow the filter', {
+      cause: error,
+      retryAfterSeconds: 5,
     });
   }
   // The request stream of a client that gave up mid-upload errs with ECONNRESET too: the client's doing, not the database's.

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import { identityErrorBody, scimErrorBody } from '../errors/error-bodies.js';
 import { toAppError } from '../errors/from-fastify-error.js';
@@ -45,5 +46,12 @@ export function methodNotAllowed(scope: FastifyInstance, url: string, allowed: r
   };
   // Refused in onRequest, before the body is parsed: a malformed or oversized body still gets the 405.
   // A 405 is not an operation: keep it out of /openapi.json.
-  scope.route({ method: others, url, schema: { hide: true }, onRequest: refuse, handler: refuse });
+  scope.route({
+    method: others,
+    url,
+    config: { permission: permit.public('answers 405 only') },
+    schema: { hide: true },
+    onRequest: refuse,
+    handler: refuse,
+  });
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { permit } from '../auth/permissions.js';
 import type { DatabaseHandle } from '../db/create-db.js';
 
 const Health = Type.Object({
@@ -17,22 +18,30 @@ export interface HealthOptions {
 }
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, options) => {
-  app.get('/health', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { config: { permission: permit.public('liveness probe') }, schema: { response: { 200: Health } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/health/ready', { schema: { response: { 200: Health, 503: Health } } }, async (request, reply) => {
-    try {
-      await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
-    } catch (error) {
-      request.log.warn({ err: error }, 'readiness check failed');
-      return reply.code(503).send({ status: 'unavailable', database: 'down' });
-    }
-    const smsProblem = await options.smsProblem?.();
-    if (smsProblem !== undefined) {
-      request.log.warn({ reason: smsProblem }, 'not ready: no usable SMS provider');
-      return reply.code(503).send({ status: 'unavailable', database: 'up', sms: smsProblem });
-    }
-    return { status: 'ready', database: 'up' };
-  });
+  app.get(
+    '/health/ready',
+    { config: { permission: permit.public('readiness probe') }, schema: { response: { 200: Health, 503: Health } } },
+    async (request, reply) => {
+      try {
+        await withTimeout(options.database.ping(), READY_TIMEOUT_MS);
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check failed');
+        return reply.code(503).send({ status: 'unavailable', database: 'down' });
+      }
+      const smsProblem = await options.smsProblem?.();
+      if (smsProblem !== undefined) {
+        request.log.warn({ reason: smsProblem }, 'not ready: no usable SMS provider');
+        return reply.code(503).send({ status: 'unavailable', database: 'up', sms: smsProblem });
+      }
+      return { status: 'ready', database: 'up' };
+    },
+  );
 };
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { permit } from '../auth/permissions.js';
 
 /** The browser applications, each built by Vite into dist/web/<name> (`npm run build`). */
 export const WEB_APPS = ['console', 'myaccount'] as const;
@@ -33,7 +34,13 @@ function packageRoot(): string {
 
 export const WEB_DIST_DIR = path.join(packageRoot(), 'dist', 'web');
 
-/** Serves /console/ and /myaccount/ with @fastify/static; an application not built yet answers 503 saying so. */
+/** The applications are static files anyone may load; every API call they make carries its own token. */
+const PUBLIC = { permission: permit.public('the browser applications (static files; they sign in through /oauth2)') };
+
+/**
+ * Serves /console/ and /myaccount/ through @fastify/static's sendFile, from routes of our own so that each
+ * declares its permission like every other route; an application not built yet answers 503 saying so.
+ */
 export async function webAppRoutes(app: FastifyInstance): Promise<void> {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('content-security-policy', WEB_APP_CSP);
@@ -41,32 +48,32 @@ export async function webAppRoutes(app: FastifyInstance): Promise<void> {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
   });
-  let first = true;
+  await app.register(fastifyStatic, {
+    root: WEB_DIST_DIR,
+    serve: false,
+    setHeaders: (reply, file) => {
+      // Hashed file names never change; the page itself must be revalidated to pick up a new build.
+      const immutable = file.includes(`${path.sep}assets${path.sep}`);
+      reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
   for (const name of WEB_APPS) {
     const root = path.join(WEB_DIST_DIR, name);
-    if (!existsSync(path.join(root, 'index.html'))) {
-      const notBuilt = async (_request: unknown, reply: FastifyReply) =>
-        reply
+    const built = existsSync(path.join(root, 'index.html'));
+    const options = { config: PUBLIC, schema: { hide: true } };
+    app.get(`/${name}`, options, async (request, reply) => {
+      const query = request.url.indexOf('?');
+      return reply.redirect(`/${name}/${query === -1 ? '' : request.url.slice(query)}`, 301);
+    });
+    app.get<{ Params: { '*': string } }>(`/${name}/*`, options, async (request, reply) => {
+      if (!built) {
+        return reply
           .code(503)
           .type('text/plain; charset=utf-8')
           .send(`The ${name} application is not built: run "npm run build" (npm start builds it when needed).`);
-      app.get(`/${name}`, { schema: { hide: true } }, notBuilt);
-      app.get(`/${name}/*`, { schema: { hide: true } }, notBuilt);
-      continue;
-    }
-    await app.register(fastifyStatic, {
-      root,
-      prefix: `/${name}/`,
-      redirect: true,
-      index: 'index.html',
-      decorateReply: first,
-      schemaHide: true,
-      setHeaders: (reply, file) => {
-        // Hashed file names never change; the page itself must be revalidated to pick up a new build.
-        const immutable = file.includes(`${path.sep}assets${path.sep}`);
-        reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-      },
+      }
+      const file = request.params['*'];
+      return reply.sendFile(file === '' || file.endsWith('/') ? `${file}index.html` : file, root);
     });
-    first = false;
   }
 }

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 
 export interface LimitDecision {
@@ -37,7 +38,7 @@ export async function hitLimit(
   };
 }
 
-/** Counters of ended windows are useless; the dispatcher's poll calls this now and then. */
-export async function deleteExpiredCounters(db: Executor, now: Date): Promise<void> {
-  await db.deleteFrom('rate_limit_counters').where('expires_at', '<', now).execute();
+/** Counters of ended windows are useless; housekeeping deletes them, `limit` at a time. */
+export async function deleteExpiredCounters(db: Executor, now: Date, limit: number): Promise<number> {
+  return deleteBatch(db, 'rate_limit_counters', sql`expires_at < ${now}`, limit);
 }

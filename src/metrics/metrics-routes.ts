@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Authenticator } from '../auth/authenticate.js';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import type { AppMetrics } from './metrics.js';
 
@@ -25,6 +26,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRouteOptions> = asy
   app.get(
     '/metrics',
     {
+      // The METRICS_TOKEN bearer or an administrator, checked below (like /oauth2/introspect).
+      config: { permission: permit.clientOrAdmin(CONFIG_SCOPES.view) },
       schema: {
         summary: 'Prometheus metrics',
         description: 'Administrators (Basic or a token with internal_config_mgt_view), or the METRICS_TOKEN bearer.',

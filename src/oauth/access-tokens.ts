@@ -47,6 +47,8 @@ export interface IssueInput {
   scopes: readonly string[];
   /** The password grant this token belongs to (claim `sid`); revoking the grant revokes the token. */
   grantId?: string;
+  /** The client's secret version (claim `cver`); rotating the secret revokes the token. */
+  clientSecretVersion?: number;
 }
 
 export interface IssuedAccessToken {
@@ -106,6 +108,9 @@ export function createAccessTokens(deps: AccessTokensDeps): AccessTokens {
       const client = clientId === undefined ? undefined : await clients.find(clientId);
       if (client === undefined || client.clientId !== claims.sub) {
         throw new InvalidTokenError('The client of the access token no longer exists');
+      }
+      if ((claims.cver ?? 1) !== client.secretVersion) {
+        throw new InvalidTokenError('The client secret of the access token was rotated');
       }
       return {
         source: 'local',
@@ -178,6 +183,7 @@ export function createAccessTokens(deps: AccessTokensDeps): AccessTokens {
         ...(subject.kind === 'user' ? { username: subject.userName } : {}),
         ...(input.clientId === undefined ? {} : { client_id: input.clientId }),
         ...(input.grantId === undefined ? {} : { sid: input.grantId }),
+        ...(input.clientSecretVersion === undefined ? {} : { cver: input.clientSecretVersion }),
       };
       const token = await new SignJWT(payload)
         .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: ACCESS_TOKEN_TYPE })

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { APPLICATION_SCOPES, KEYSTORE_SCOPES, permit } from '../auth/permissions.js';
+import type { Principal } from '../auth/principal.js';
+import { AppError } from '../errors/app-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { IdentityErrorSchema } from '../verification/code-routes.js';
@@ -100,9 +103,13 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
 
   app.post(
     CLIENTS,
-    { schema: { body: NewClientBody, response: { 201: ClientWithSecret, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.create) },
+      schema: { body: NewClientBody, response: { 201: ClientWithSecret, ...errors } },
+    },
     async (request, reply) => {
-      requireAdmin(request);
+      const principal = requireAdmin(request);
+      assertMayGrant(principal, request.body.scopes);
       const { client, clientSecret } = await clients.create(request.body);
       return reply
         .code(201)
@@ -112,20 +119,37 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
     },
   );
 
-  app.get(CLIENTS, { schema: { response: { 200: ClientList, ...errors } } }, async (request) => {
-    requireAdmin(request);
-    const list = await clients.list();
-    return { totalResults: list.length, clients: list.map(toWire) };
-  });
+  app.get(
+    CLIENTS,
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.view) },
+      schema: { response: { 200: ClientList, ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const list = await clients.list();
+      return { totalResults: list.length, clients: list.map(toWire) };
+    },
+  );
 
-  app.get(CLIENT, { schema: { params: ClientParams, response: { 200: Client, ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return toWire(await clients.get(request.params.clientId));
-  });
+  app.get(
+    CLIENT,
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.view) },
+      schema: { params: ClientParams, response: { 200: Client, ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return toWire(await clients.get(request.params.clientId));
+    },
+  );
 
   app.delete(
     CLIENT,
-    { schema: { params: ClientParams, response: { 204: Empty, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.delete) },
+      schema: { params: ClientParams, response: { 204: Empty, ...errors } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       await clients.delete(request.params.clientId);
@@ -135,7 +159,10 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
 
   app.post(
     SECRET,
-    { schema: { params: ClientParams, response: { 200: ClientWithSecret, ...errors } } },
+    {
+      config: { permission: permit.admin(APPLICATION_SCOPES.update) },
+      schema: { params: ClientParams, response: { 200: ClientWithSecret, ...errors } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       const { client, clientSecret } = await clients.rotateSecret(request.params.clientId);
@@ -143,15 +170,29 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
     },
   );
 
-  app.get(KEYS, { schema: { response: { 200: Type.Array(SigningKey), ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return (await signingKeys.list()).map(keyToWire);
-  });
+  app.get(
+    KEYS,
+    {
+      config: { permission: permit.admin(KEYSTORE_SCOPES.view) },
+      schema: { response: { 200: Type.Array(SigningKey), ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return (await signingKeys.list()).map(keyToWire);
+    },
+  );
 
-  app.post(ROTATE, { schema: { response: { 201: SigningKey, ...errors } } }, async (request, reply) => {
-    requireAdmin(request);
-    return reply.code(201).send(keyToWire(await signingKeys.rotate()));
-  });
+  app.post(
+    ROTATE,
+    {
+      config: { permission: permit.admin(KEYSTORE_SCOPES.update) },
+      schema: { response: { 201: SigningKey, ...errors } },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      return reply.code(201).send(keyToWire(await signingKeys.rotate()));
+    },
+  );
 
   methodNotAllowed(app, CLIENTS, ['GET', 'POST']);
   methodNotAllowed(app, CLIENT, ['GET', 'DELETE']);
@@ -159,3 +200,12 @@ export const oauthAdminRoutes: FastifyPluginAsyncTypebox<OAuthAdminRoutesOptions
   methodNotAllowed(app, KEYS, ['GET']);
   methodNotAllowed(app, ROTATE, ['POST']);
 };
+
+/** A bearer caller registers clients with at most its own scopes: a client must not be a way to more authority. */
+function assertMayGrant(principal: Principal, scopes: readonly string[]): void {
+  if (principal.scheme !== 'bearer') return;
+  const beyond = scopes.find((scope) => !(principal.scopes ?? []).includes(scope));
+  if (beyond !== undefined) {
+    throw new AppError('FORBIDDEN', `A client cannot be given the scope '${beyond}', which the caller does not hold`);
+  }
+}

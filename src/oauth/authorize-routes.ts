@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { scopesAllowedForUser } from '../auth/permissions.js';
-import { verifyUserCredentials } from '../auth/sign-in.js';
+import type { LoginThrottle } from '../auth/login-throttle.js';
+import { permit, scopesAllowedForUser } from '../auth/permissions.js';
+import type { UserRow } from '../db/database.js';
 import type { Db } from '../db/executor.js';
+import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { issueAuthorizationCode, S256_CHALLENGE } from './authorization-codes.js';
 import type { ClientService, OAuthClient } from './client-service.js';
@@ -13,6 +15,8 @@ export interface AuthorizeRoutesOptions {
   db: Db;
   clock: Clock;
   clients: ClientService;
+  /** The same failure counting and account lock as Basic and the password grant. */
+  loginThrottle: LoginThrottle;
   publicBaseUrl: string | undefined;
 }
 
@@ -53,6 +57,16 @@ class RedirectError extends Error {
 /** Errors that must not redirect: the client or its redirect URI cannot be trusted. */
 class PageError extends Error {}
 
+/** A refused sign-in (wrong, unknown, disabled or locked alike); answered with the sign-in page again. */
+class SignInRefused extends AppError {
+  constructor() {
+    super('UNAUTHENTICATED', SIGN_IN_FAILED);
+  }
+}
+
+/** The sign-in page and its stylesheet need no credentials: signing in is what they are for. */
+const PUBLIC = { permission: permit.public('the sign-in page of the authorization code flow') };
+
 const Params = Type.Record(Type.String(), Type.Unknown());
 
 /**
@@ -60,7 +74,7 @@ const Params = Type.Record(Type.String(), Type.Unknown());
  * the client with a single-use code (RFC 6749 section 4.1, PKCE S256 only per RFC 7636).
  */
 export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> = async (app, options) => {
-  const { db, clock, clients } = options;
+  const { db, clock, clients, loginThrottle } = options;
   app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 16_384 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
@@ -73,22 +87,28 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
     );
   });
 
-  app.get(SIGN_IN_CSS_PATH.replace('/oauth2', ''), { schema: { hide: true } }, async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SIGN_IN_CSS),
+  app.get(
+    SIGN_IN_CSS_PATH.replace('/oauth2', ''),
+    { config: PUBLIC, schema: { hide: true } },
+    async (_request, reply) =>
+      reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SIGN_IN_CSS),
   );
 
-  app.get('/authorize', { schema: { querystring: Params, hide: true } }, async (request, reply) => {
+  app.get('/authorize', { config: PUBLIC, schema: { querystring: Params, hide: true } }, async (request, reply) => {
     const parsed = await parse(request, reply, request.query);
     return parsed === undefined ? reply : sendSignIn(reply, parsed, 200);
   });
 
-  app.post('/authorize', { schema: { body: Params, hide: true } }, async (request, reply) => {
+  app.post('/authorize', { config: PUBLIC, schema: { body: Params, hide: true } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const parsed = await parse(request, reply, body);
     if (parsed === undefined) return reply;
     const userName = typeof body.username === 'string' ? body.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const user = userName === '' || password === '' ? undefined : await verifyUserCredentials(db, userName, password);
+    const user = userName === '' || password === '' ? undefined : await signIn(userName, password, request.ip);
+    if (user === 'throttled') {
+      return sendSignIn(reply, parsed, 429, userName, 'Too many failed sign-ins from this network. Try again later.');
+    }
     if (user === undefined) {
       request.log.info({ event: 'sign_in_failed', clientId: parsed.client.clientId }, 'sign-in refused');
       return sendSignIn(reply, parsed, 401, userName, SIGN_IN_FAILED);
@@ -108,6 +128,26 @@ export const authorizeRoutes: FastifyPluginAsyncTypebox<AuthorizeRoutesOptions> 
       ...(parsed.state === undefined ? {} : { state: parsed.state }),
     });
   });
+
+  /** The user, undefined for any refusal (one answer for all), or 'throttled' when this address is over its limit. */
+  async function signIn(
+    userName: string,
+    password: string,
+    clientIp: string,
+  ): Promise<UserRow | undefined | 'throttled'> {
+    try {
+      return await loginThrottle.verifyPasswordLogin({
+        userName,
+        password,
+        clientIp,
+        failure: () => new SignInRefused(),
+      });
+    } catch (error) {
+      if (error instanceof SignInRefused) return undefined;
+      if (error instanceof AppError && error.code === 'TOO_MANY_REQUESTS') return 'throttled';
+      throw error;
+    }
+  }
 
   /** The validated request, or undefined when an error page or an error redirect was sent instead. */
   async function parse(

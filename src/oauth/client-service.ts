@@ -6,6 +6,7 @@ import type { OAuthClientRow } from '../db/database.js';
 import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
+import { revokeClientGrants } from './grant-repository.js';
 
 export const GRANT_TYPES = ['password', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
@@ -19,6 +20,8 @@ export interface OAuthClient {
   redirectUris: string[];
   /** No secret: the authorization code grant with PKCE only (the Console, My Account). */
   isPublic: boolean;
+  /** Moves on each secret rotation; tokens issued under an older one are refused. */
+  secretVersion: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -124,12 +127,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         throw new AppError('INVALID_VALUE', 'A public client has no secret to rotate');
       }
       const clientSecret = newSecret();
-      const row = await db
-        .updateTable('oauth_clients')
-        .set({ secret_hash: await hashPassword(clientSecret), updated_at: clock.now() })
-        .where('client_id', '=', clientId)
-        .returningAll()
-        .executeTakeFirst();
+      const secretHash = await hashPassword(clientSecret);
+      const now = clock.now();
+      // The old secret's tokens die with it: client tokens by version, user logins through the client by grant.
+      const row = await db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('oauth_clients')
+          .set((eb) => ({ secret_hash: secretHash, updated_at: now, secret_version: eb('secret_version', '+', 1) }))
+          .where('client_id', '=', clientId)
+          .returningAll()
+          .executeTakeFirst();
+        if (updated !== undefined) await revokeClientGrants(trx, clientId, now);
+        return updated;
+      });
       if (row === undefined) throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);
       return { client: toClient(row), clientSecret };
     },
@@ -228,6 +238,7 @@ function toClient(row: OAuthClientRow): OAuthClient {
     scopes: splitSpaces(row.scopes),
     redirectUris: splitSpaces(row.redirect_uris),
     isPublic: row.secret_hash === null,
+    secretVersion: row.secret_version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/config-schema.js';
 import type { Db } from '../db/executor.js';
 import type { Clock } from '../shared/clock.js';
@@ -23,6 +24,8 @@ export interface OAuthDeps {
   config: Readonly<Config>;
   /** From SecretKeys.signingKeyEncryption. */
   signingKeyEncryption: Buffer;
+  /** Counts failed passwords and client secrets (src/auth/login-throttle.ts). */
+  loginThrottle: LoginThrottle;
 }
 
 /** The OAuth services, wired; the first signing key is generated here on first start. */
@@ -40,6 +43,14 @@ export async function createOAuth(deps: OAuthDeps): Promise<OAuth> {
   const clients = createClientService({ db, clock, cacheTtlMs: config.AUTH_CACHE_TTL_SECONDS * 1000 });
   for (const client of BUILT_IN_CLIENTS) await clients.registerBuiltIn(client);
   const accessTokens = createAccessTokens({ db, clock, logger, signingKeys, clients, settings });
-  const tokens = createTokenService({ db, clock, logger, clients, accessTokens, settings });
+  const tokens = createTokenService({
+    db,
+    clock,
+    logger,
+    clients,
+    accessTokens,
+    settings,
+    loginThrottle: deps.loginThrottle,
+  });
   return { accessTokens, clients, signingKeys, tokens };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Authenticator, parseBasic } from '../auth/authenticate.js';
+import { APPLICATION_SCOPES, permit } from '../auth/permissions.js';
 import { AppError, type ErrorCode } from '../errors/app-error.js';
 import { toAppError } from '../errors/from-fastify-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
@@ -184,7 +185,11 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
 
   app.post(
     '/token',
-    { schema: { body: Form, response: { 200: TokenResponse, ...errors } }, bodyLimit: FORM_BODY_LIMIT },
+    {
+      config: { permission: permit.public('the token endpoint authenticates clients and users itself') },
+      schema: { body: Form, response: { 200: TokenResponse, ...errors } },
+      bodyLimit: FORM_BODY_LIMIT,
+    },
     async (request, reply) => {
       requireForm(request);
       const form = request.body;
@@ -204,6 +209,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
         redirectUri: form.redirect_uri,
         codeVerifier: form.code_verifier,
         publicClientId,
+        clientIp: request.ip,
       });
       return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(issued);
     },
@@ -211,7 +217,13 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
 
   app.post(
     '/revoke',
-    { schema: { body: Form, response: { 200: Empty, ...errors } }, bodyLimit: FORM_BODY_LIMIT },
+    {
+      config: {
+        permission: permit.public('RFC 7009: the token itself, and its client when it has one, are the credentials'),
+      },
+      schema: { body: Form, response: { 200: Empty, ...errors } },
+      bodyLimit: FORM_BODY_LIMIT,
+    },
     async (request, reply) => {
       requireForm(request);
       const form = request.body;
@@ -227,6 +239,7 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
   app.post(
     '/introspect',
     {
+      config: { permission: permit.clientOrAdmin(APPLICATION_SCOPES.view) },
       schema: {
         body: Form,
         response: { 200: Type.Object({ active: Type.Boolean() }, { additionalProperties: true }), ...errors },
@@ -259,8 +272,10 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OAuthRoutesOptions> = async 
     requireAdmin(request);
   }
 
-  app.get('/jwks', { schema: { response: { 200: Jwks } } }, async (_request, reply) =>
-    reply.header('cache-control', 'public, max-age=300').send(await signingKeys.jwks()),
+  app.get(
+    '/jwks',
+    { config: { permission: permit.public('public keys') }, schema: { response: { 200: Jwks } } },
+    async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(await signingKeys.jwks()),
   );
 
   methodNotAllowed(app, '/token', ['POST']);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import { ALL_SCOPES, scopesAllowedForUser } from '../auth/permissions.js';
-import { verifyUserCredentials } from '../auth/sign-in.js';
 import type { Db, Executor } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
@@ -37,6 +37,8 @@ export interface TokenRequest {
   codeVerifier?: string | undefined;
   /** A client_id sent without a secret: a public client (authorization_code only). */
   publicClientId?: string | undefined;
+  /** For the failed-login limits per client IP. */
+  clientIp?: string | undefined;
 }
 
 /** RFC 6749 section 5.1. */
@@ -71,6 +73,7 @@ export interface TokenServiceDeps {
   clients: ClientService;
   accessTokens: AccessTokens;
   settings: OAuthSettings;
+  loginThrottle: LoginThrottle;
 }
 
 /** RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -81,14 +84,16 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   const { db, clock, logger, clients, accessTokens, settings } = deps;
   let lastCleanup = 0;
 
-  async function authenticateClient(credentials: ClientCredentials): Promise<OAuthClient> {
-    const client = await clients.authenticate(credentials.clientId, credentials.clientSecret);
-    if (client === undefined) {
-      throw new AppError('OAUTH_INVALID_CLIENT', 'Client authentication failed', {
-        headers: { 'www-authenticate': 'Basic realm="oauth2", charset="UTF-8"' },
-      });
-    }
-    return client;
+  async function authenticateClient(credentials: ClientCredentials, clientIp?: string): Promise<OAuthClient> {
+    return deps.loginThrottle.guard(
+      credentials.clientId,
+      clientIp,
+      () =>
+        new AppError('OAUTH_INVALID_CLIENT', 'Client authentication failed', {
+          headers: { 'www-authenticate': 'Basic realm="oauth2", charset="UTF-8"' },
+        }),
+      () => clients.authenticate(credentials.clientId, credentials.clientSecret),
+    );
   }
 
   function requireGrantType(client: OAuthClient | undefined, grantType: GrantType): void {
@@ -103,8 +108,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (username === undefined || username === '' || password === undefined) {
       throw new AppError('OAUTH_INVALID_REQUEST', "The password grant needs 'username' and 'password'");
     }
-    const user = await verifyUserCredentials(db, username, password);
-    if (user === undefined) throw new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password');
+    const user = await deps.loginThrottle.verifyPasswordLogin({
+      userName: username,
+      password,
+      clientIp: request.clientIp,
+      failure: () => new AppError('OAUTH_INVALID_GRANT', 'Invalid username or password'),
+    });
     const ceiling = scopesAllowedForUser(user.is_admin).filter((scope) => client?.scopes.includes(scope) ?? true);
     const scopes = requestedScopes(request.scope, ceiling);
     const withRefresh = client === undefined || client.grantTypes.includes('refresh_token');
@@ -131,6 +140,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       clientId: client?.clientId,
       scopes,
       grantId,
+      ...(client === undefined ? {} : { clientSecretVersion: client.secretVersion }),
     });
     logger.info(
       { event: 'token_issued', grantType: 'password', userId: user.id, clientId: client?.clientId, jti: access.jti },
@@ -152,6 +162,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       subject: { kind: 'client', clientId: client.clientId },
       clientId: client.clientId,
       scopes,
+      clientSecretVersion: client.secretVersion,
     });
     logger.info(
       { event: 'token_issued', grantType: 'client_credentials', clientId: client.clientId, jti: access.jti },
@@ -217,6 +228,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       clientId: client?.clientId,
       scopes: outcome.scopes,
       grantId: outcome.grantId,
+      ...(client === undefined ? {} : { clientSecretVersion: client.secretVersion }),
     });
     logger.info(
       { event: 'token_issued', grantType: 'refresh_token', userId: outcome.user.id, clientId: client?.clientId },
@@ -466,7 +478,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     authenticateClient,
 
     async token(request) {
-      const client = request.client === undefined ? undefined : await authenticateClient(request.client);
+      const client =
+        request.client === undefined ? undefined : await authenticateClient(request.client, request.clientIp);
       switch (request.grantType) {
         case 'password':
           return passwordGrant(request, client);

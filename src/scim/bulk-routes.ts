@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { BULK_SCOPES, permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -57,6 +58,7 @@ export const bulkRoutes: FastifyPluginAsyncTypebox<BulkRoutesOptions> = async (a
   app.post(
     '/Bulk',
     {
+      config: { permission: permit.admin(BULK_SCOPES.create) },
       bodyLimit: options.maxPayloadSize,
       // A declared length over the limit is refused before the body is read, with the limit named.
       preParsing: async (request) => {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import type { BulkLimits } from './bulk-routes.js';
@@ -19,6 +20,8 @@ const SCIM_JSON = 'application/scim+json; charset=utf-8';
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const discoveryResponses = { 200: AnyObject, ...ScimErrorResponses };
 
+const DISCOVERY = permit.public('SCIM discovery is public (RFC 7644 section 4)');
+
 /** RFC 7644 section 4: what this server really supports, nothing more. */
 export const discoveryRoutes: FastifyPluginAsyncTypebox<{
   publicBaseUrl: string | undefined;
@@ -26,35 +29,38 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{
 }> = async (app, options) => {
   const base = (request: FastifyRequest) => `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}/scim2`;
 
-  app.get('/ServiceProviderConfig', { schema: { response: discoveryResponses } }, async (request, reply) =>
-    reply.type(SCIM_JSON).send({
-      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-      documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',
-      patch: { supported: true },
-      bulk: { supported: true, ...options.bulk },
-      filter: { supported: true, maxResults: MAX_PAGE_SIZE },
-      changePassword: { supported: true },
-      sort: { supported: true },
-      etag: { supported: true },
-      authenticationSchemes: [
-        {
-          type: 'httpbasic',
-          name: 'HTTP Basic',
-          description: 'Authentication with the user name and password of a local account',
-          specUri: 'https://datatracker.ietf.org/doc/html/rfc7617',
-          primary: true,
-        },
-        {
-          type: 'oauthbearertoken',
-          name: 'OAuth Bearer Token',
-          description: 'Authentication with an OAuth 2.0 access token (JWT) from /oauth2/token',
-          specUri: 'https://datatracker.ietf.org/doc/html/rfc6750',
-          primary: false,
-        },
-      ],
-      meta: { resourceType: 'ServiceProviderConfig', location: `${base(request)}/ServiceProviderConfig` },
-      'x-maxPatchOperations': MAX_PATCH_OPERATIONS,
-    }),
+  app.get(
+    '/ServiceProviderConfig',
+    { config: { permission: DISCOVERY }, schema: { response: discoveryResponses } },
+    async (request, reply) =>
+      reply.type(SCIM_JSON).send({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
+        documentationUri: 'https://datatracker.ietf.org/doc/html/rfc7644',
+        patch: { supported: true },
+        bulk: { supported: true, ...options.bulk },
+        filter: { supported: true, maxResults: MAX_PAGE_SIZE },
+        changePassword: { supported: true },
+        sort: { supported: true },
+        etag: { supported: true },
+        authenticationSchemes: [
+          {
+            type: 'httpbasic',
+            name: 'HTTP Basic',
+            description: 'Authentication with the user name and password of a local account',
+            specUri: 'https://datatracker.ietf.org/doc/html/rfc7617',
+            primary: true,
+          },
+          {
+            type: 'oauthbearertoken',
+            name: 'OAuth Bearer Token',
+            description: 'Authentication with an OAuth 2.0 access token (JWT) from /oauth2/token',
+            specUri: 'https://datatracker.ietf.org/doc/html/rfc6750',
+            primary: false,
+          },
+        ],
+        meta: { resourceType: 'ServiceProviderConfig', location: `${base(request)}/ServiceProviderConfig` },
+        'x-maxPatchOperations': MAX_PATCH_OPERATIONS,
+      }),
   );
 
   const userResourceType = (request: FastifyRequest) => ({
@@ -83,12 +89,18 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{
   });
   const resourceTypes = { User: userResourceType, Group: groupResourceType } as const;
 
-  app.get('/ResourceTypes', { schema: { response: discoveryResponses } }, async (request, reply) =>
-    reply.type(SCIM_JSON).send(listOf([userResourceType(request), groupResourceType(request)])),
+  app.get(
+    '/ResourceTypes',
+    { config: { permission: DISCOVERY }, schema: { response: discoveryResponses } },
+    async (request, reply) =>
+      reply.type(SCIM_JSON).send(listOf([userResourceType(request), groupResourceType(request)])),
   );
   app.get(
     '/ResourceTypes/:name',
-    { schema: { params: Type.Object({ name: Type.String() }), response: discoveryResponses } },
+    {
+      config: { permission: DISCOVERY },
+      schema: { params: Type.Object({ name: Type.String() }), response: discoveryResponses },
+    },
     async (request, reply) => {
       const { name } = request.params;
       if (name !== 'User' && name !== 'Group') throw new AppError('NOT_FOUND', `Unknown resource type ${name}`);
@@ -102,12 +114,18 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<{
     meta: { resourceType: 'Schema', location: `${base(request)}/Schemas/${schema.id}` },
   });
 
-  app.get('/Schemas', { schema: { response: discoveryResponses } }, async (request, reply) =>
-    reply.type(SCIM_JSON).send(listOf(SERVED_SCHEMAS.map((schema) => schemaResource(request, schema)))),
+  app.get(
+    '/Schemas',
+    { config: { permission: DISCOVERY }, schema: { response: discoveryResponses } },
+    async (request, reply) =>
+      reply.type(SCIM_JSON).send(listOf(SERVED_SCHEMAS.map((schema) => schemaResource(request, schema)))),
   );
   app.get(
     '/Schemas/:id',
-    { schema: { params: Type.Object({ id: Type.String() }), response: discoveryResponses } },
+    {
+      config: { permission: DISCOVERY },
+      schema: { params: Type.Object({ id: Type.String() }), response: discoveryResponses },
+    },
     async (request, reply) => {
       const wanted = request.params.id.toLowerCase();
       const schema = SERVED_SCHEMAS.find((candidate) => candidate.id.toLowerCase() === wanted);

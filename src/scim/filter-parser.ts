@@ -1,4 +1,5 @@
 import { AppError } from '../errors/app-error.js';
+import { assertFilterWithinBounds } from './filter-limits.js';
 
 /**
  * The one SCIM expression parser (RFC 7644): filters (section 3.4.2.2), PATCH paths (section 3.5.2) and
@@ -322,6 +323,7 @@ function checkLength(text: string): void {
 /** Parses a filter; every error is an INVALID_FILTER AppError. */
 export function parseFilter(text: string): FilterExpression {
   checkLength(text);
+  assertFilterWithinBounds(text);
   return new Parser(tokenize(text)).parseFilter();
 }
 

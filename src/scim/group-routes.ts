@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GROUP_SCOPES, permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import type { Group } from '../groups/group.js';
 import type { GroupService } from '../groups/group-service.js';
@@ -112,7 +113,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
 
   app.get(
     '/Groups',
-    { schema: { querystring: GroupListQuerySchema, response: listResponses } },
+    {
+      config: { permission: permit.admin(GROUP_SCOPES.list) },
+      schema: { querystring: GroupListQuerySchema, response: listResponses },
+    },
     async (request, reply) => {
       requireAdmin(request);
       return sendPage(request, reply, request.query);
@@ -121,7 +125,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
 
   app.post(
     '/Groups/.search',
-    { schema: { body: GroupSearchBodySchema, response: listResponses } },
+    {
+      config: { permission: permit.admin(GROUP_SCOPES.list) },
+      schema: { body: GroupSearchBodySchema, response: listResponses },
+    },
     async (request, reply) => {
       requireAdmin(request);
       const { body } = request;
@@ -143,6 +150,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
   app.post(
     '/Groups',
     {
+      config: { permission: permit.admin(GROUP_SCOPES.create) },
       schema: {
         body: ScimGroupInputSchema,
         querystring: ProjectionQuerySchema,
@@ -160,7 +168,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
 
   app.get(
     '/Groups/:id',
-    { schema: { params: IdParamsSchema, querystring: ProjectionQuerySchema, response: groupResponses } },
+    {
+      config: { permission: permit.admin(GROUP_SCOPES.view) },
+      schema: { params: IdParamsSchema, querystring: ProjectionQuerySchema, response: groupResponses },
+    },
     async (request, reply) => {
       requireAdmin(request);
       return sendGroup(request, reply, await groups.getGroup(request.params.id), 200, request.query);
@@ -170,6 +181,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
   app.put(
     '/Groups/:id',
     {
+      config: { permission: permit.admin(GROUP_SCOPES.update) },
       schema: {
         params: IdParamsSchema,
         body: ScimGroupInputSchema,
@@ -190,6 +202,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
   app.patch(
     '/Groups/:id',
     {
+      config: { permission: permit.admin(GROUP_SCOPES.update) },
       schema: {
         params: IdParamsSchema,
         body: PatchBodySchema,
@@ -214,7 +227,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
 
   app.delete(
     '/Groups/:id',
-    { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } },
+    {
+      config: { permission: permit.admin(GROUP_SCOPES.delete) },
+      schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       await groups.deleteGroup(request.params.id);

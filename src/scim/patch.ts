@@ -177,7 +177,7 @@ function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown, ig
   if (kind === 'remove') throw noTarget('A remove operation needs a path');
   if (value === undefined || value === null) throw invalidValue(`A ${kind} operation needs a value`);
   if (!isObject(value)) throw invalidValue('Without a path the value must be an object');
-  const normalized = normalizePatchValue(value, ignored);
+  const normalized = normalizePatchValue(withSeedTemplateAlias(value), ignored);
   const core: ScimObject = {};
   for (const [key, item] of Object.entries(normalized)) {
     const schema = isExtensionSchema(key) ? findSchema(key) : undefined;
@@ -185,6 +185,25 @@ function applyWithoutPath(resource: ScimObject, kind: OpKind, value: unknown, ig
     else core[key] = item;
   }
   applyValues(resource, coreUserSchema, core, kind);
+}
+
+/**
+ * The WSO2 documentation's PATCH template puts `{"mobileNumbers": [{"type": "mobile", "value": …}]}` at the top
+ * level before its concrete `phoneNumbers` example; clients copied it. Items (objects, not the urn:scim:wso2:schema
+ * list of strings) at the top level mean the phoneNumbers entries they describe.
+ */
+function withSeedTemplateAlias(value: ScimObject): ScimObject {
+  const key = Object.keys(value).find((name) => name.toLowerCase() === 'mobilenumbers');
+  const items = key === undefined ? undefined : value[key];
+  if (key === undefined || !Array.isArray(items) || !items.every(isObject)) return value;
+  const phoneKey = Object.keys(value).find((name) => name.toLowerCase() === 'phonenumbers') ?? 'phoneNumbers';
+  const existing = value[phoneKey];
+  const phones = items.map((item) => (item.type === undefined ? { ...item, type: 'mobile' } : item));
+  const { [key]: _alias, ...rest } = value;
+  return {
+    ...rest,
+    [phoneKey]: [...(Array.isArray(existing) ? existing : existing === undefined ? [] : [existing]), ...phones],
+  };
 }
 
 function applyToExtension(

@@ -19,15 +19,15 @@ import { ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
 
 /** A POST body: the new user. */
 export function createDraft(body: ScimObject, ignored: IgnoredAttributes = []): UserDraft {
-  return draftOf(normalizeUserInput(body, ignored));
+  return draftOf(normalizeUserInput(body, ignored), 'PUT');
 }
 
 /** PUT (RFC 7644 3.5.1): the body replaces the user. */
 export function replaceCommand(body: ScimObject, ignored: IgnoredAttributes = []): UserUpdate {
-  const draft = draftOf(normalizeUserInput(body, ignored));
+  const draft = draftOf(normalizeUserInput(body, ignored), 'PUT');
   return {
     draft: () => draft,
-    primaryMentioned: false,
+    method: 'PUT',
     listsOmittedMeanUnchanged: true,
     rolesOmittedMeanUnchanged: true,
   };
@@ -40,17 +40,31 @@ export function patchCommand(operations: readonly PatchOperation[], ignored: Ign
     throw new AppError('MUTABILITY', "Attribute 'password' cannot be removed; replace it with a new one");
   }
   return {
-    draft: (current: User) => draftOf(applyPatch(toCanonicalResource(current), operations, ignored)),
-    primaryMentioned: operations.some(mentionsPhoneNumbers),
+    draft: (current: User) => draftOf(applyPatch(toCanonicalResource(current), operations, ignored), 'PATCH'),
+    method: 'PATCH',
     listsOmittedMeanUnchanged: false,
     rolesOmittedMeanUnchanged: false,
   };
 }
 
-function draftOf(desired: ScimObject): UserDraft {
+const STATE_SCHEMAS = [ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA] as const;
+
+/**
+ * The values the request gives an attribute of both extensions. PATCH results are complete (absent: removed);
+ * a POST or PUT body leaves out what it does not change, as provisioning clients do not know these attributes.
+ */
+function writtenValues(desired: ScimObject, name: string, method: 'PUT' | 'PATCH'): unknown[] {
+  return STATE_SCHEMAS.flatMap((schema) => {
+    const extension = desired[schema];
+    const present = isObject(extension) && name in extension;
+    if (!present && method === 'PUT') return [];
+    return [present ? extension[name] : undefined];
+  });
+}
+
+function draftOf(desired: ScimObject, method: 'PUT' | 'PATCH'): UserDraft {
   const wso2 = desired[WSO2_USER_SCHEMA];
   const written = (name: string) => isObject(wso2) && name in wso2;
-  const enterprise = desired[ENTERPRISE_USER_SCHEMA];
   return {
     userName: desired.userName,
     active: desired.active,
@@ -58,8 +72,16 @@ function draftOf(desired: ScimObject): UserDraft {
     roles: desired.roles === undefined ? undefined : Array.isArray(desired.roles) ? desired.roles.map(roleValue) : [],
     attributes: resourceToAttributes(desired),
     listsWritten: { all: written('mobileNumbers'), verified: written('verifiedMobileNumbers') },
-    // A request-only flag: resourceToAttributes never stores it.
-    verifyMobile: isObject(enterprise) && enterprise.verifyMobile === true,
+    // A request-only flag, in either extension (WSO2 7.x: urn:scim:wso2:schema); resourceToAttributes never stores it.
+    verifyMobile: STATE_SCHEMAS.some((schema) => {
+      const extension = desired[schema];
+      return isObject(extension) && extension.verifyMobile === true;
+    }),
+    verificationState: {
+      phoneVerified: writtenValues(desired, 'phoneVerified', method),
+      pendingMobileNumber: writtenValues(desired, 'pendingMobileNumber', method),
+    },
+    accountLockedWritten: written('accountLocked'),
   };
 }
 
@@ -72,12 +94,4 @@ function removesPassword(operation: PatchOperation): boolean {
     operation.op.toLowerCase() === 'remove' &&
     /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?password$/i.test(operation.path?.trim() ?? '')
   );
-}
-
-function mentionsPhoneNumbers(operation: PatchOperation): boolean {
-  if (operation.path !== undefined) {
-    return /^(urn:ietf:params:scim:schemas:core:2\.0:user:)?phonenumbers\b/i.test(operation.path);
-  }
-  const value = operation.value;
-  return isObject(value) && Object.keys(value).some((key) => key.toLowerCase() === 'phonenumbers');
 }

@@ -74,14 +74,13 @@ export const CLAIM_BINDINGS: readonly ClaimBinding[] = [
   simple(`${WSO2}/manager`, ENTERPRISE_USER_SCHEMA, 'manager', 'value'),
   simple(`${WSO2}/manager.ref`, ENTERPRISE_USER_SCHEMA, 'manager', '$ref'),
   simple(`${WSO2}/manager.displayName`, ENTERPRISE_USER_SCHEMA, 'manager', 'displayName'),
-  simple(CLAIM.pendingMobileNumber, ENTERPRISE_USER_SCHEMA, 'pendingMobileNumber', undefined, {
-    serverManaged: true,
-  }),
-  simple(CLAIM.phoneVerified, ENTERPRISE_USER_SCHEMA, 'phoneVerified', undefined, {
-    valueType: 'boolean',
-    serverManaged: true,
-  }),
+  // In both extensions, as WSO2 IS 7.x has them, bound to one claim each.
+  ...[ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA].flatMap((schema) => [
+    simple(CLAIM.pendingMobileNumber, schema, 'pendingMobileNumber', undefined, { serverManaged: true }),
+    simple(CLAIM.phoneVerified, schema, 'phoneVerified', undefined, { valueType: 'boolean', serverManaged: true }),
+  ]),
   { kind: 'list', uri: CLAIM.mobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'mobileNumbers' },
+  simple(CLAIM.accountLocked, WSO2_USER_SCHEMA, 'accountLocked', undefined, { valueType: 'boolean' }),
   { kind: 'list', uri: CLAIM.verifiedMobileNumbers, schema: WSO2_USER_SCHEMA, attribute: 'verifiedMobileNumbers' },
 ];
 

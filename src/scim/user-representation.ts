@@ -1,6 +1,5 @@
 import { AppError } from '../errors/app-error.js';
 import type { UserGroup } from '../groups/group.js';
-import { LIST_SEPARATOR } from '../users/claims.js';
 import { etagOf, type User } from '../users/user.js';
 import { parseAttributeList } from './filter-parser.js';
 import { groupLocation } from './group-representation.js';
@@ -15,7 +14,7 @@ export function userLocation(baseUrl: string, id: string): string {
   return `${baseUrl}/scim2/Users/${id}`;
 }
 
-/** The wire form: RFC 7643 shapes (multi-valued attributes as objects), WSO2's comma-joined mobile lists. */
+/** The wire form: RFC 7643 shapes (multi-valued attributes as objects); the WSO2 extension last. */
 export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGroup[]): ScimObject {
   const rest = attributesToResource(user.attributes);
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
@@ -33,7 +32,8 @@ export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGr
     ...(groups === undefined || groups.length === 0
       ? {}
       : { groups: groups.map((group) => renderGroup(group, baseUrl)) }),
-    ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: renderLists(wso2) }),
+    // The lists are arrays, as /Schemas declares them (multiValued) and WSO2 7.x returns them.
+    ...(wso2 === undefined ? {} : { [WSO2_USER_SCHEMA]: wso2 }),
     meta: {
       resourceType: 'User',
       created: user.createdAt.toISOString(),
@@ -52,15 +52,6 @@ function renderGroup(group: UserGroup, baseUrl: string): ScimObject {
     display: group.display,
     type: group.direct ? 'direct' : 'indirect',
   };
-}
-
-/** WSO2 sends the multi-valued mobile lists as comma-separated strings. */
-function renderLists(extension: ScimObject): ScimObject {
-  const rendered: ScimObject = {};
-  for (const [name, value] of Object.entries(extension)) {
-    rendered[name] = Array.isArray(value) ? value.join(LIST_SEPARATOR) : value;
-  }
-  return rendered;
 }
 
 const ALWAYS_RETURNED = new Set(['schemas', 'id', 'username']);

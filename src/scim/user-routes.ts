@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../audit/audit-log.js';
-import type { Actor } from '../auth/principal.js';
+import { mayManageAdministrators, permit, USER_SCOPES } from '../auth/permissions.js';
+import type { Actor, AdminActor, Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
 import type { GroupService } from '../groups/group-service.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
@@ -47,9 +48,13 @@ function adminTarget(request: FastifyRequest, id: string): Target {
   const principal = requireAdmin(request);
   return {
     id,
-    actor: { kind: 'admin', userId: principal.userId },
+    actor: adminActor(principal),
     context: requestContextOf(request, principal, 'admin'),
   };
+}
+
+function adminActor(principal: Principal): AdminActor {
+  return { kind: 'admin', userId: principal.userId, mayManageAdministrators: mayManageAdministrators(principal) };
 }
 
 function selfTarget(request: FastifyRequest): Target {
@@ -116,7 +121,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
 
   app.get(
     '/Users',
-    { schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } },
+    {
+      config: { permission: permit.admin(USER_SCOPES.list) },
+      schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       return sendPage(request, reply, request.query);
@@ -125,7 +133,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
 
   app.post(
     '/Users/.search',
-    { schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } } },
+    {
+      config: { permission: permit.admin(USER_SCOPES.list) },
+      schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       const body = request.body;
@@ -146,14 +157,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
 
   app.post(
     '/Users',
-    { schema: { body: ScimUserInputSchema, response: { 201: ScimUserSchema, ...ScimErrorResponses } } },
+    {
+      config: { permission: permit.admin(USER_SCOPES.create) },
+      schema: { body: ScimUserInputSchema, response: { 201: ScimUserSchema, ...ScimErrorResponses } },
+    },
     async (request, reply) => {
       const principal = requireAdmin(request);
       assertUserSchemas(request.body);
       const ignored: string[] = [];
       const draft = createDraft(request.body, ignored);
       logIgnored(request, ignored);
-      const user = await users.createUser({ kind: 'admin', userId: principal.userId }, draft);
+      const user = await users.createUser(adminActor(principal), draft);
       reply.header('location', userLocation(baseUrlOf(request), user.id));
       return sendUser(request, reply, user, 201);
     },
@@ -195,32 +209,42 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     },
   };
 
-  app.get('/Users/:id', { schema: { params: IdParamsSchema, ...getSchema } }, (request, reply) =>
-    handlers.get(request, reply, adminTarget(request, request.params.id), request.query),
+  app.get(
+    '/Users/:id',
+    { config: { permission: permit.admin(USER_SCOPES.view) }, schema: { params: IdParamsSchema, ...getSchema } },
+    (request, reply) => handlers.get(request, reply, adminTarget(request, request.params.id), request.query),
   );
-  app.put('/Users/:id', { schema: { params: IdParamsSchema, ...putSchema } }, (request, reply) =>
-    handlers.put(request, reply, adminTarget(request, request.params.id), request.body, request.query),
+  app.put(
+    '/Users/:id',
+    { config: { permission: permit.admin(USER_SCOPES.update) }, schema: { params: IdParamsSchema, ...putSchema } },
+    (request, reply) =>
+      handlers.put(request, reply, adminTarget(request, request.params.id), request.body, request.query),
   );
-  app.patch('/Users/:id', { schema: { params: IdParamsSchema, ...patchSchema } }, (request, reply) =>
-    handlers.patch(request, reply, adminTarget(request, request.params.id), request.body, request.query),
+  app.patch(
+    '/Users/:id',
+    { config: { permission: permit.admin(USER_SCOPES.update) }, schema: { params: IdParamsSchema, ...patchSchema } },
+    (request, reply) =>
+      handlers.patch(request, reply, adminTarget(request, request.params.id), request.body, request.query),
   );
   app.delete(
     '/Users/:id',
-    { schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } } },
+    {
+      config: { permission: permit.admin(USER_SCOPES.delete) },
+      schema: { params: IdParamsSchema, response: { 204: { type: 'null' }, ...ScimErrorResponses } },
+    },
     async (request, reply) => {
-      const target = adminTarget(request, request.params.id);
-      await users.deleteUser(target.id);
+      await users.deleteUser(adminActor(requireAdmin(request)), request.params.id);
       return reply.code(204).send();
     },
   );
 
-  app.get('/Me', { schema: getSchema }, (request, reply) =>
+  app.get('/Me', { config: { permission: permit.self() }, schema: getSchema }, (request, reply) =>
     handlers.get(request, reply, selfTarget(request), request.query),
   );
-  app.put('/Me', { schema: putSchema }, (request, reply) =>
+  app.put('/Me', { config: { permission: permit.self() }, schema: putSchema }, (request, reply) =>
     handlers.put(request, reply, selfTarget(request), request.body, request.query),
   );
-  app.patch('/Me', { schema: patchSchema }, (request, reply) =>
+  app.patch('/Me', { config: { permission: permit.self() }, schema: patchSchema }, (request, reply) =>
     handlers.patch(request, reply, selfTarget(request), request.body, request.query),
   );
 

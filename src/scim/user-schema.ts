@@ -195,6 +195,28 @@ export const coreUserSchema: SchemaDef = {
   ],
 };
 
+/**
+ * WSO2 IS 5.x/6.x exposed these in the enterprise extension, 7.1/7.2 in urn:scim:wso2:schema; both carry them,
+ * bound to the same claims. Administrators may write phoneVerified and remove pendingMobileNumber (to cancel a
+ * verification) through /Users; through /Me both are read-only.
+ */
+function mobileVerificationAttributes(): AttributeDef[] {
+  return [
+    attr(
+      'pendingMobileNumber',
+      'The mobile number waiting for verification before it becomes primary. Administrators may remove it to cancel the verification.',
+    ),
+    attr('phoneVerified', 'Whether the primary mobile number has been verified. Writable by administrators only.', {
+      type: 'boolean',
+    }),
+    attr('verifyMobile', 'Request-only flag: start verification for a mobile number update.', {
+      type: 'boolean',
+      mutability: 'writeOnly',
+      returned: 'never',
+    }),
+  ];
+}
+
 export const enterpriseUserSchema: SchemaDef = {
   id: ENTERPRISE_USER_SCHEMA,
   name: 'EnterpriseUser',
@@ -217,31 +239,28 @@ export const enterpriseUserSchema: SchemaDef = {
         attr('displayName', 'The displayName of the manager.'),
       ],
     }),
-    attr('pendingMobileNumber', 'The mobile number waiting for verification before it becomes primary.', {
-      mutability: 'readOnly',
-    }),
-    attr('phoneVerified', 'Whether the primary mobile number has been verified.', {
-      type: 'boolean',
-      mutability: 'readOnly',
-    }),
-    attr('verifyMobile', 'Request-only flag: start verification for a mobile number update.', {
-      type: 'boolean',
-      mutability: 'writeOnly',
-      returned: 'never',
-    }),
+    ...mobileVerificationAttributes(),
   ],
 };
 
 export const wso2UserSchema: SchemaDef = {
   id: WSO2_USER_SCHEMA,
   name: 'WSO2User',
-  description: 'WSO2 user extension: multiple mobile numbers',
+  description: 'WSO2 user extension: mobile number verification and multiple mobile numbers',
   attributes: [
-    attr('mobileNumbers', "All of the user's mobile numbers (comma-separated, as WSO2 sends them).", {
+    attr('mobileNumbers', "All of the user's mobile numbers (requests may also send one comma-separated string).", {
       multiValued: true,
     }),
-    attr('verifiedMobileNumbers', "The user's verified mobile numbers (comma-separated).", {
-      multiValued: true,
+    attr(
+      'verifiedMobileNumbers',
+      "The user's verified mobile numbers (requests may also send one comma-separated string).",
+      {
+        multiValued: true,
+      },
+    ),
+    ...mobileVerificationAttributes(),
+    attr('accountLocked', 'Locked after too many failed logins (or by an administrator); false unlocks.', {
+      type: 'boolean',
     }),
   ],
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import type { Db } from '../db/executor.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -11,6 +12,7 @@ const SmsStateSchema = Type.Union([
   Type.Literal('sending'),
   Type.Literal('sent'),
   Type.Literal('failed'),
+  Type.Literal('expired'),
 ]);
 
 const DeliveryQuery = Type.Object({
@@ -39,6 +41,9 @@ const Delivery = Type.Object({
   updatedAt: Timestamp,
   sentAt: Type.Union([Timestamp, Type.Null()]),
   nextAttemptAt: Type.Union([Timestamp, Type.Null()]),
+  expiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'When the code the message carries expires; undelivered by then, the state becomes expired',
+  }),
 });
 
 const DeliveryPage = Type.Object({
@@ -56,7 +61,10 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app,
 
   app.get(
     '/sms-deliveries',
-    { schema: { querystring: DeliveryQuery, response: { 200: DeliveryPage, ...errors } } },
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.view) },
+      schema: { querystring: DeliveryQuery, response: { 200: DeliveryPage, ...errors } },
+    },
     async (request) => {
       requireAdmin(request);
       const page = await listSmsDeliveries(db, request.query);
@@ -74,5 +82,6 @@ function toWire(delivery: SmsDelivery) {
     updatedAt: delivery.updatedAt.toISOString(),
     sentAt: delivery.sentAt?.toISOString() ?? null,
     nextAttemptAt: delivery.nextAttemptAt?.toISOString() ?? null,
+    expiresAt: delivery.expiresAt?.toISOString() ?? null,
   };
 }

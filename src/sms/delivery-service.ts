@@ -18,6 +18,8 @@ export interface SmsDelivery {
   updatedAt: Date;
   sentAt: Date | null;
   nextAttemptAt: Date | null;
+  /** When the code the message carries expires; an undelivered message is marked expired then. */
+  expiresAt: Date | null;
 }
 
 export interface SmsDeliveryPage {
@@ -45,6 +47,7 @@ export async function listSmsDeliveries(db: Executor, query: OutboxListQuery): P
       sentAt: row.sent_at,
       // Only meaningful while a retry is pending.
       nextAttemptAt: row.state === 'queued' ? row.next_attempt_at : null,
+      expiresAt: row.expires_at,
     }),
   );
   return { totalResults, startIndex: query.startIndex, itemsPerPage: deliveries.length, deliveries };

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { recordAuditEvent, SYSTEM_CONTEXT } from '../audit/audit-log.js';
 import type { SmsOutboxRow } from '../db/database.js';
-import type { Db } from '../db/executor.js';
+import type { Db, Executor } from '../db/executor.js';
 import type { Clock } from '../shared/clock.js';
 import { maskPhoneNumber } from '../shared/mask.js';
 import {
   claimDueSms,
   countSentSince,
   type DeliveryOutcome,
+  type ExpiredSms,
+  expireOverdueSms,
   failAbandonedSms,
   hasDueSms,
   recordDeliveryOutcome,
@@ -15,6 +17,7 @@ import {
 import { SmsDeliveryError, type SmsProvider, type SmsSendResult } from './providers/sms-provider.js';
 
 export interface SmsDispatcherSettings {
+  /** Attempts of a message without an expiry; one that carries a code is retried until the code expires. */
   maxAttempts: number;
   retryBaseMs: number;
   pollIntervalMs: number;
@@ -29,25 +32,36 @@ export interface SmsDispatcherDeps {
   logger: Logger;
   resolveProvider: () => Promise<SmsProvider>;
   settings: SmsDispatcherSettings;
-  /** Told each recorded outcome (for /metrics). */
-  onOutcome?: (provider: string, outcome: 'sent' | 'retried' | 'failed') => void;
   /** Messages claimed per statement; they are sent concurrently. */
   batchSize?: number;
 }
 
+/** What became of one delivery attempt, for metrics. `unrecorded`: sent or failed, but the outcome waits to be written. */
+export type DispatchOutcomeKind = 'sent' | 'retry' | 'failed' | 'expired' | 'unrecorded';
+
+export interface DispatchEvent {
+  kind: DispatchOutcomeKind;
+  provider: string | null;
+}
+
 export interface SmsDispatcher {
+  /** Called for every outcome (also each message found expired); the metrics module counts them. */
+  onOutcome(listener: (event: DispatchEvent) => void): void;
+  /** Outcomes that could not be written yet (database unavailable); written before anything else is claimed. */
+  readonly unrecordedOutcomes: number;
   /** Asks for a dispatch pass soon (after a commit that queued an SMS). No-op unless started. */
   notify(): void;
   /** Polls every pollIntervalMs, starting now. */
   start(): void;
-  /** Stops polling and waits for the pass in flight. */
+  /** Stops polling, waits for the pass in flight, then writes the outcomes still unrecorded (if it can). */
   stop(): Promise<void>;
   /** Claims and sends what is due now; returns how many sends it attempted. */
   dispatchDueMessages(): Promise<number>;
 }
 
 const DEFAULT_BATCH_SIZE = 10;
-const MAX_BACKOFF_MS = 60 * 60 * 1000;
+/** A code lives minutes: between two attempts never more than this, whatever the backoff or the provider's Retry-After. */
+export const MAX_RETRY_DELAY_MS = 60 * 1000;
 const LEASE_MARGIN_MS = 30_000;
 // Providers enforce sendTimeoutMs themselves; this outer deadline only catches one that does not.
 const TIMEOUT_GRACE_MS = 1000;
@@ -61,8 +75,18 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
   const leaseMs = 2 * settings.sendTimeoutMs + LEASE_MARGIN_MS;
   const log = logger.child({ component: 'sms-dispatcher' });
   const scheduler = createPassScheduler(dispatchDueMessages, settings.pollIntervalMs, log);
+  const listeners: ((event: DispatchEvent) => void)[] = [];
+  // Outcomes of provider calls whose write failed (database down mid-send), by outbox id. Resending such a
+  // message would send it twice, so the outcome is kept and written as soon as the database answers.
+  const unrecorded = new Map<string, UnrecordedOutcome>();
+
+  function emit(kind: DispatchOutcomeKind, provider: string | null): void {
+    for (const listener of listeners) listener({ kind, provider });
+  }
 
   async function dispatchDueMessages(): Promise<number> {
+    await writeUnrecordedOutcomes();
+    await expireOverdue();
     await failAbandonedSms(db, clock.now(), settings.maxAttempts);
     let provider: SmsProvider;
     try {
@@ -85,6 +109,30 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
       await Promise.all(claimed.map((row) => deliverSafely(provider, row)));
       attempted += claimed.length;
       if (claimed.length < batchSize || scheduler.stopped) return attempted;
+    }
+  }
+
+  /** Throws while the database is unavailable, so the pass claims nothing until every kept outcome is written. */
+  async function writeUnrecordedOutcomes(): Promise<void> {
+    for (const pending of [...unrecorded.values()]) {
+      await recordOutcome(pending.provider, pending.row, pending.outcome);
+      unrecorded.delete(pending.row.id);
+    }
+  }
+
+  async function expireOverdue(): Promise<void> {
+    const now = clock.now();
+    const expired = await db.transaction().execute(async (trx) => {
+      const rows = await expireOverdueSms(trx, now);
+      for (const row of rows) await auditExpired(trx, row, now);
+      return rows;
+    });
+    for (const row of expired) {
+      log.warn(
+        { outboxId: row.id, to: maskPhoneNumber(row.to_number), attempts: row.attempts, error: row.last_error },
+        'SMS not delivered before its code expired; marked expired',
+      );
+      emit('expired', null);
     }
   }
 
@@ -118,29 +166,40 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
 
   /** One failed database write must not stop the other sends of the batch. */
   async function deliverSafely(provider: SmsProvider, row: SmsOutboxRow): Promise<void> {
+    const outcome = await attempt(provider, row);
     try {
-      await deliver(provider, row);
+      await recordOutcome(provider.name, row, outcome);
     } catch (error) {
+      unrecorded.set(row.id, { provider: provider.name, row, outcome });
+      emit('unrecorded', provider.name);
       log.error(
-        { outboxId: row.id, attempts: row.attempts, errorName: error instanceof Error ? error.name : typeof error },
-        'could not record an SMS delivery outcome; the message is retried once its lease expires',
+        {
+          outboxId: row.id,
+          attempts: row.attempts,
+          outcome: outcome.kind,
+          errorName: error instanceof Error ? error.name : typeof error,
+        },
+        'could not record an SMS delivery outcome; it is kept and written once the database answers',
       );
     }
   }
 
-  async function deliver(provider: SmsProvider, row: SmsOutboxRow): Promise<void> {
-    const outcome = await attempt(provider, row);
+  async function recordOutcome(providerName: string, row: SmsOutboxRow, outcome: DeliveryOutcome): Promise<void> {
     const recorded = await db.transaction().execute(async (trx) => {
       const done = await recordDeliveryOutcome(trx, row, outcome);
       if (done && row.user_id !== null && outcome.kind !== 'retry') {
-        const type = outcome.kind === 'sent' ? 'CODE_SENT' : 'DELIVERY_FAILED';
-        const details = { purpose: row.purpose, attempts: row.attempts, provider: provider.name };
-        await recordAuditEvent(
-          trx,
-          { type, userId: row.user_id, number: row.to_number, details },
-          SYSTEM_CONTEXT,
-          outcome.now,
-        );
+        if (outcome.kind === 'expired') {
+          await auditExpired(trx, { ...row, last_error: null }, outcome.now);
+        } else {
+          const type = outcome.kind === 'sent' ? 'CODE_SENT' : 'DELIVERY_FAILED';
+          const details = { purpose: row.purpose, attempts: row.attempts, provider: providerName };
+          await recordAuditEvent(
+            trx,
+            { type, userId: row.user_id, number: row.to_number, details },
+            SYSTEM_CONTEXT,
+            outcome.now,
+          );
+        }
       }
       return done;
     });
@@ -148,18 +207,22 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
       outboxId: row.id,
       to: maskPhoneNumber(row.to_number),
       attempts: row.attempts,
-      provider: provider.name,
+      provider: providerName,
     };
-    if (recorded) deps.onOutcome?.(provider.name, outcome.kind === 'retry' ? 'retried' : outcome.kind);
     if (!recorded) {
       log.warn(context, 'SMS delivery outcome not recorded: another dispatcher took the message over');
-    } else if (outcome.kind === 'sent') {
+      return;
+    }
+    emit(outcome.kind, providerName);
+    if (outcome.kind === 'sent') {
       log.info({ ...context, providerMessageId: outcome.providerMessageId }, 'SMS sent');
     } else if (outcome.kind === 'retry') {
       log.warn(
         { ...context, error: outcome.lastError, nextAttemptAt: outcome.nextAttemptAt },
         'SMS not sent; will retry',
       );
+    } else if (outcome.kind === 'expired') {
+      log.warn(context, 'SMS not sent: its code expired');
     } else {
       log.error({ ...context, error: outcome.lastError }, 'SMS delivery failed; giving up');
     }
@@ -168,6 +231,9 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
   async function attempt(provider: SmsProvider, row: SmsOutboxRow): Promise<DeliveryOutcome> {
     if (row.body === null) {
       return { kind: 'failed', provider: provider.name, lastError: 'no message text to send', now: clock.now() };
+    }
+    if (row.expires_at !== null && row.expires_at.getTime() <= clock.now().getTime()) {
+      return { kind: 'expired', provider: provider.name, now: clock.now() };
     }
     try {
       const message = { to: row.to_number, body: row.body, idempotencyKey: row.id };
@@ -182,18 +248,58 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
     const now = clock.now();
     const lastError = describeError(error, [row.body ?? '', row.to_number]);
     const retryable = !(error instanceof SmsDeliveryError) || error.retryable;
-    if (!retryable || row.attempts >= settings.maxAttempts) return { kind: 'failed', provider, lastError, now };
+    // A code's message is worth trying as long as the code lives; anything else has a number of attempts.
+    const outOfAttempts = row.expires_at === null && row.attempts >= settings.maxAttempts;
+    if (!retryable || outOfAttempts) return { kind: 'failed', provider, lastError, now };
     const retryAfterMs = error instanceof SmsDeliveryError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
-    const delayMs = Math.max(retryAfterMs, backoffMs(row.attempts, settings.retryBaseMs));
+    const delayMs = Math.min(MAX_RETRY_DELAY_MS, Math.max(retryAfterMs, backoffMs(row.attempts, settings.retryBaseMs)));
     return { kind: 'retry', provider, lastError, nextAttemptAt: new Date(now.getTime() + delayMs), now };
+  }
+
+  async function auditExpired(trx: Executor, row: ExpiredSms, now: Date): Promise<void> {
+    if (row.user_id === null) return;
+    const details = {
+      purpose: row.purpose,
+      attempts: row.attempts,
+      ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    };
+    await recordAuditEvent(
+      trx,
+      { type: 'DELIVERY_EXPIRED', userId: row.user_id, number: row.to_number, details },
+      SYSTEM_CONTEXT,
+      now,
+    );
   }
 
   return {
     notify: () => scheduler.request(),
     start: () => scheduler.start(),
-    stop: () => scheduler.stop(),
+    async stop() {
+      await scheduler.stop();
+      if (unrecorded.size === 0) return;
+      try {
+        await writeUnrecordedOutcomes();
+      } catch {
+        log.error(
+          { outboxIds: [...unrecorded.keys()] },
+          'stopping with SMS delivery outcomes that could not be written; these messages will be sent again',
+        );
+      }
+    },
     dispatchDueMessages,
+    onOutcome: (listener) => {
+      listeners.push(listener);
+    },
+    get unrecordedOutcomes() {
+      return unrecorded.size;
+    },
   };
+}
+
+interface UnrecordedOutcome {
+  provider: string;
+  row: SmsOutboxRow;
+  outcome: DeliveryOutcome;
 }
 
 /**
@@ -201,7 +307,7 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
  * pass that just failed it.
  */
 export function backoffMs(attempts: number, retryBaseMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** Math.max(0, attempts - 1));
+  const ceiling = Math.min(MAX_RETRY_DELAY_MS, retryBaseMs * 2 ** Math.max(0, attempts - 1));
   return Math.max(Math.min(retryBaseMs, ceiling), Math.floor(random() * ceiling));
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import { countRows } from '../db/count-rows.js';
 import type { Db } from '../db/executor.js';
 import { requireAdmin } from '../http/auth-hooks.js';
@@ -47,7 +48,10 @@ export const inboxRoutes: FastifyPluginAsyncTypebox<InboxRoutesOptions> = async 
   if (options.inboxEnabled) {
     app.get(
       '/sms-inbox',
-      { schema: { querystring: InboxQuery, response: { 200: InboxPage, ...errors } } },
+      {
+        config: { permission: permit.admin(CONFIG_SCOPES.view) },
+        schema: { querystring: InboxQuery, response: { 200: InboxPage, ...errors } },
+      },
       async (request, reply) => {
         requireAdmin(request);
         const { to, startIndex, count } = request.query;
@@ -81,6 +85,7 @@ export const inboxRoutes: FastifyPluginAsyncTypebox<InboxRoutesOptions> = async 
   app.post(
     '/sms-test-messages',
     {
+      config: { permission: permit.admin(CONFIG_SCOPES.update) },
       schema: {
         body: TestSmsBody,
         response: { 202: Type.Object({ deliveryId: Type.String() }), ...errors },

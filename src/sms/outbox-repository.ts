@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Updateable } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 import { countRows } from '../db/count-rows.js';
 import type { SmsOutboxRow, SmsOutboxTable, SmsState } from '../db/database.js';
+import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 
 export interface QueuedSms {
@@ -10,6 +11,8 @@ export interface QueuedSms {
   to: string;
   body: string;
   now: Date;
+  /** When the code the message carries expires; it is retried until then and never sent after. */
+  expiresAt?: Date | null;
 }
 
 /** Called inside the transaction that creates what the message carries (outbox pattern). */
@@ -25,6 +28,7 @@ export async function enqueueSms(db: Executor, sms: QueuedSms): Promise<string> 
       body: sms.body,
       state: 'queued',
       next_attempt_at: sms.now,
+      expires_at: sms.expiresAt ?? null,
       created_at: sms.now,
       updated_at: sms.now,
     })
@@ -42,18 +46,21 @@ export interface ClaimRequest {
 /**
  * Claims due messages in one statement: queued ones whose time has come, and ones left in 'sending'
  * by a dispatcher that died (lease expired). SKIP LOCKED lets several dispatchers claim disjoint rows.
+ * A message whose code has expired is never claimed (expireOverdueSms marks it).
  */
 export async function claimDueSms(db: Executor, claim: ClaimRequest): Promise<SmsOutboxRow[]> {
   const due = db
     .selectFrom('sms_outbox')
     .select('id')
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', claim.now)]))
     .where((eb) =>
       eb.or([
         eb.and([eb('state', '=', 'queued'), eb('next_attempt_at', '<=', claim.now)]),
         eb.and([
           eb('state', '=', 'sending'),
           eb('locked_until', '<', claim.now),
-          eb('attempts', '<', claim.maxAttempts),
+          // A code's message may be taken over until the code expires; others have a number of attempts.
+          eb.or([eb('attempts', '<', claim.maxAttempts), eb('expires_at', 'is not', null)]),
         ]),
       ]),
     )
@@ -74,7 +81,10 @@ export async function claimDueSms(db: Executor, claim: ClaimRequest): Promise<Sm
     .execute();
 }
 
-/** Rows abandoned in 'sending' after their last allowed attempt: the outcome is unknown and no attempt is left. */
+/**
+ * Rows abandoned in 'sending' after their last allowed attempt: the outcome is unknown and no attempt is left.
+ * Messages carrying a code have no attempt limit: they are taken over until the code expires.
+ */
 export async function failAbandonedSms(db: Executor, now: Date, maxAttempts: number): Promise<number> {
   const result = await db
     .updateTable('sms_outbox')
@@ -88,8 +98,28 @@ export async function failAbandonedSms(db: Executor, now: Date, maxAttempts: num
     .where('state', '=', 'sending')
     .where('locked_until', '<', now)
     .where('attempts', '>=', maxAttempts)
+    .where('expires_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** What the audit trail needs of a message that expired undelivered. */
+export type ExpiredSms = Pick<SmsOutboxRow, 'id' | 'user_id' | 'purpose' | 'to_number' | 'attempts' | 'last_error'>;
+
+/**
+ * Marks expired the messages whose code expired before they could be delivered (waiting for a retry, or
+ * abandoned in 'sending' by a dispatcher that died). The text is erased; last_error keeps the last reason.
+ */
+export async function expireOverdueSms(db: Executor, now: Date): Promise<ExpiredSms[]> {
+  return db
+    .updateTable('sms_outbox')
+    .set({ state: 'expired', body: null, locked_until: null, updated_at: now })
+    .where('expires_at', '<=', now)
+    .where((eb) =>
+      eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'sending'), eb('locked_until', '<', now)])]),
+    )
+    .returning(['id', 'user_id', 'purpose', 'to_number', 'attempts', 'last_error'])
+    .execute();
 }
 
 export async function hasDueSms(db: Executor, now: Date): Promise<boolean> {
@@ -116,7 +146,8 @@ export interface ClaimedSms {
 export type DeliveryOutcome =
   | { kind: 'sent'; provider: string; providerMessageId: string | null; now: Date }
   | { kind: 'retry'; provider: string; lastError: string; nextAttemptAt: Date; now: Date }
-  | { kind: 'failed'; provider: string; lastError: string; now: Date };
+  | { kind: 'failed'; provider: string; lastError: string; now: Date }
+  | { kind: 'expired'; provider: string; now: Date };
 
 /**
  * Records the outcome of one claim. The text is erased once it is sent or given up on (it holds a code).
@@ -153,6 +184,8 @@ function outcomeColumns(outcome: DeliveryOutcome): Updateable<SmsOutboxTable> {
       return { ...common, state: 'queued', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.lastError };
     case 'failed':
       return { ...common, state: 'failed', body: null, last_error: outcome.lastError };
+    case 'expired':
+      return { ...common, state: 'expired', body: null };
   }
 }
 
@@ -192,6 +225,7 @@ export async function listOutboxRows(
             'created_at',
             'updated_at',
             'sent_at',
+            'expires_at',
           ])
           .orderBy('created_at', 'desc')
           .orderBy('id', 'desc')
@@ -204,4 +238,9 @@ export async function listOutboxRows(
 /** Messages handed to a provider since `since`: the global ceiling's measure. */
 export async function countSentSince(db: Executor, since: Date): Promise<number> {
   return countRows(db.selectFrom('sms_outbox').where('state', '=', 'sent').where('sent_at', '>=', since));
+}
+
+/** Finished messages (sent, failed, expired; their text is already erased) created before `before`. */
+export async function deleteFinishedSmsBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  return deleteBatch(db, 'sms_outbox', sql`state in ('sent', 'failed', 'expired') and created_at < ${before}`, limit);
 }

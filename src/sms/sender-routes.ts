@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import { AppError } from '../errors/app-error.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
@@ -65,7 +66,11 @@ export const senderRoutes: FastifyPluginAsyncTypebox<{ senders: SenderService }>
 
   app.post(
     COLLECTION,
-    { schema: { body: SmsSenderBody, response: { 201: SmsSender, ...errors } }, attachValidation: true },
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.add) },
+      schema: { body: SmsSenderBody, response: { 201: SmsSender, ...errors } },
+      attachValidation: true,
+    },
     async (request, reply) => {
       requireAdmin(request);
       rejectInvalidBody(request);
@@ -75,19 +80,34 @@ export const senderRoutes: FastifyPluginAsyncTypebox<{ senders: SenderService }>
     },
   );
 
-  app.get(COLLECTION, { schema: { response: { 200: Type.Array(SmsSender), ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return senders.listSenders();
-  });
+  app.get(
+    COLLECTION,
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.view) },
+      schema: { response: { 200: Type.Array(SmsSender), ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return senders.listSenders();
+    },
+  );
 
-  app.get(ITEM, { schema: { params: NameParams, response: { 200: SmsSender, ...errors } } }, async (request) => {
-    requireAdmin(request);
-    return senders.getSender(request.params.senderName);
-  });
+  app.get(
+    ITEM,
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.view) },
+      schema: { params: NameParams, response: { 200: SmsSender, ...errors } },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return senders.getSender(request.params.senderName);
+    },
+  );
 
   app.put(
     ITEM,
     {
+      config: { permission: permit.admin(CONFIG_SCOPES.update) },
       schema: { params: NameParams, body: SmsSenderBody, response: { 200: SmsSender, ...errors } },
       attachValidation: true,
     },
@@ -100,7 +120,10 @@ export const senderRoutes: FastifyPluginAsyncTypebox<{ senders: SenderService }>
 
   app.delete(
     ITEM,
-    { schema: { params: NameParams, response: { 204: Type.Null(), ...errors } } },
+    {
+      config: { permission: permit.admin(CONFIG_SCOPES.delete) },
+      schema: { params: NameParams, response: { 204: Type.Null(), ...errors } },
+    },
     async (request, reply) => {
       requireAdmin(request);
       await senders.deleteSender(request.params.senderName);

@@ -81,7 +81,10 @@ export function senderConfigurationFrom(input: SenderInput, previous?: SenderCon
     contentType,
     properties: properties.filter((property) => property.key !== HEADERS_PROPERTY),
   });
-  const samePrevious = previous?.provider === provider ? previous : undefined;
+  // Stored secrets are bound to the destination they were entered for: a new provider or URL
+  // (which a caller who cannot read senders might point at itself) gets them only when resupplied.
+  const samePrevious =
+    previous?.provider === provider && previous.settings.providerURL === settings.providerURL ? previous : undefined;
   const secrets = compact({
     secret:
       present(input.secret) ?? (samePrevious?.settings.key === settings.key ? samePrevious?.secrets.secret : undefined),

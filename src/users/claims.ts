@@ -11,6 +11,7 @@ export const CLAIM = {
   verifiedMobileNumbers: `${WSO2}/verifiedMobileNumbers`,
   pendingMobileNumber: `${WSO2}/identity/mobileNumber.pendingValue`,
   phoneVerified: `${WSO2}/identity/phoneVerified`,
+  accountLocked: `${WSO2}/identity/accountLocked`,
 } as const;
 
 export type ClaimMap = ReadonlyMap<string, string>;

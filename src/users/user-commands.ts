@@ -19,13 +19,20 @@ export interface UserDraft {
   listsWritten: { all: boolean; verified: boolean };
   /** The request-only verifyMobile flag. */
   verifyMobile: boolean;
+  /**
+   * The values the request gives the verification state (phoneVerified, pendingMobileNumber), one per place it
+   * names them (both extensions carry them); undefined: removed. A POST or PUT lists only what its body names.
+   */
+  verificationState: { phoneVerified: readonly unknown[]; pendingMobileNumber: readonly unknown[] };
+  /** The request names accountLocked (a PUT without it keeps the lock). */
+  accountLockedWritten: boolean;
 }
 
 /** An update (PUT or PATCH on /Users/{id} or /Me): the draft, computed from the locked current user. */
 export interface UserUpdate {
   draft(current: User): UserDraft;
-  /** The request named phoneNumbers explicitly (re-sending an unverified primary starts verification). */
-  primaryMentioned: boolean;
+  /** PUT: what the body leaves out of the verification state keeps its value; PATCH: the result is complete. */
+  method: 'PUT' | 'PATCH';
   /** Lists not written stay as they are (PUT), rather than being removed (PATCH starts from the current user). */
   listsOmittedMeanUnchanged: boolean;
   /**

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { permit, USER_SCOPES } from '../auth/permissions.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { requestContextOf } from '../http/request-context.js';
@@ -32,6 +33,9 @@ export const IdentityErrorSchema = Type.Object({
   traceId: Type.String(),
 });
 
+/** WSO2's privileged resend-code answers "nothing to resend" with only these two fields. */
+const RecoveryDataNotFoundSchema = Type.Object({ message: Type.String(), traceId: Type.String() });
+
 const errors = {
   429: IdentityErrorSchema,
   400: IdentityErrorSchema,
@@ -51,7 +55,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/me/validate-code',
-    { schema: { body: ValidateCodeBody, response: { 202: Empty, ...errors } } },
+    { config: { permission: permit.self() }, schema: { body: ValidateCodeBody, response: { 202: Empty, ...errors } } },
     async (request, reply) => {
       const principal = principalOf(request);
       await verification.validateOwnCode(
@@ -66,6 +70,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
   app.post(
     '/validate-code',
     {
+      config: { permission: permit.admin(USER_SCOPES.update) },
       schema: {
         body: ValidateCodeBody,
         response: {
@@ -91,7 +96,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/me/resend-code',
-    { schema: { body: ResendOwnCodeBody, response: { 201: Empty, ...errors } } },
+    { config: { permission: permit.self() }, schema: { body: ResendOwnCodeBody, response: { 201: Empty, ...errors } } },
     async (request, reply) => {
       const principal = principalOf(request);
       const context = requestContextOf(request, principal, 'self');
@@ -103,7 +108,13 @@ export const codeRoutes: FastifyPluginAsyncTypebox<{ verification: VerificationS
 
   app.post(
     '/resend-code',
-    { schema: { body: ResendCodeBody, response: { 201: Empty, ...errors } } },
+    {
+      config: { permission: permit.admin(USER_SCOPES.update) },
+      schema: {
+        body: ResendCodeBody,
+        response: { 201: Empty, ...errors, 400: Type.Union([IdentityErrorSchema, RecoveryDataNotFoundSchema]) },
+      },
+    },
     async (request, reply) => {
       const principal = requireAdmin(request);
       const context = requestContextOf(request, principal, 'admin');

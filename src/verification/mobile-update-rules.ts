@@ -24,8 +24,6 @@ export interface MobileState {
 export interface MobileUpdateRequest {
   /** The primary mobile after the update (undefined: removed). */
   primary: string | undefined;
-  /** The request names the primary mobile explicitly (a PATCH on phoneNumbers), even if unchanged. */
-  primaryMentioned: boolean;
   /** The lists after the update; undefined when the request does not write them. */
   all: readonly string[] | undefined;
   verified: readonly string[] | undefined;
@@ -51,8 +49,11 @@ export type SkipReason =
 
 export interface MobileUpdatePlan {
   state: MobileState;
-  /** Start verification of this number (old codes are killed first). */
-  verification: { scenario: VerificationScenario; number: string } | null;
+  /**
+   * Start verification of this number (old codes are killed first). `repeat`: the number is exactly the
+   * one already pending, so the request is a resend and obeys the resend cooldown.
+   */
+  verification: { scenario: VerificationScenario; number: string; repeat: boolean } | null;
   /** Kill every live code of the user (the pending number changed or went away). */
   clearCodes: boolean;
   skipped: SkipReason | null;
@@ -86,8 +87,8 @@ export function planMobileUpdate(
   policy: MobileUpdatePolicy,
 ): MobileUpdatePlan {
   const n = numberLists(policy.sameNumber ?? sameText);
-  const primaryRequested =
-    request.primary !== stored.primary || (request.primaryMentioned && request.primary !== undefined);
+  // An unchanged value is no change (WSO2's SCIM layer drops it before the handler): sync tools re-send it.
+  const primaryRequested = request.primary !== stored.primary;
   const listsChanged =
     (request.all !== undefined && !n.sameList(request.all, stored.all)) ||
     (request.verified !== undefined && !n.sameList(request.verified, stored.verified));
@@ -173,7 +174,11 @@ function planPrimaryChange(
   }
   return {
     state: { ...stored, pending: candidate, all, verified: n.within(verified, all) },
-    verification: { scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: candidate },
+    verification: {
+      scenario: 'MOBILE_VERIFICATION_ON_UPDATE',
+      number: candidate,
+      repeat: candidate === stored.pending,
+    },
     clearCodes: true,
     skipped: null,
   };
@@ -185,13 +190,18 @@ function planVerifiedListChange(
   policy: MobileUpdatePolicy,
   n: NumberLists,
 ): MobileUpdatePlan {
-  const all = request.all ?? stored.all;
   const requested = request.verified ?? stored.verified;
-  const added = requested.filter((item) => !n.has(stored.verified, item));
+  // A verified primary counts as verified even when it is missing from the list (verified while the lists
+  // were disabled, before MULTIPLE_MOBILE_NUMBERS was turned on): listing it again needs no code.
+  const verifiedPrimary = stored.phoneVerified ? stored.primary : undefined;
+  const added = requested.filter((item) => !n.has(n.union(stored.verified, verifiedPrimary), item));
   if (added.length > 1) {
     throw new AppError('MULTIPLE_MOBILE_NUMBERS', 'Unable to verify multiple mobile numbers simultaneously.');
   }
   const candidate = added[0];
+  const requestedAll = request.all ?? stored.all;
+  const listsPrimary = n.has(requested, verifiedPrimary) && !n.has(stored.verified, verifiedPrimary);
+  const all = listsPrimary ? n.union(requestedAll, verifiedPrimary) : requestedAll;
   const verified = candidate === undefined ? requested : n.without(requested, candidate);
   const unchanged = {
     state: { ...stored, all, verified: n.within(verified, all) },
@@ -199,21 +209,14 @@ function planVerifiedListChange(
     clearCodes: false,
   };
   if (candidate === undefined) return { ...unchanged, skipped: null };
-  if (n.is(candidate, stored.primary) && stored.phoneVerified) {
-    return {
-      ...unchanged,
-      state: {
-        ...unchanged.state,
-        all: n.union(all, candidate),
-        verified: n.union(n.within(verified, all), candidate),
-      },
-      skipped: 'ALREADY_VERIFIED',
-    };
-  }
   if (policy.requireVerifyFlag && !request.verifyMobile) return { ...unchanged, skipped: 'VERIFY_FLAG_MISSING' };
   return {
     state: { ...unchanged.state, pending: candidate },
-    verification: { scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE', number: candidate },
+    verification: {
+      scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE',
+      number: candidate,
+      repeat: candidate === stored.pending,
+    },
     clearCodes: true,
     skipped: null,
   };
@@ -229,8 +232,11 @@ export function confirmNumber(
 ): MobileState {
   const n = numberLists(sameNumber);
   if (scenario === 'MOBILE_VERIFICATION_ON_UPDATE') {
+    // The primary it replaces stays one of the user's verified numbers, even if it was verified while the
+    // lists were disabled.
+    const previous = state.phoneVerified ? state.primary : undefined;
     const lists = multipleNumbers
-      ? { all: n.union(state.all, number), verified: n.union(state.verified, number) }
+      ? { all: n.union(state.all, previous, number), verified: n.union(state.verified, previous, number) }
       : { all: state.all, verified: state.verified };
     return { primary: number, phoneVerified: true, pending: undefined, ...lists };
   }

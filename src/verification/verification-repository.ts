@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import type { VerificationCodeRow } from '../db/database.js';
+import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 
 export interface NewVerificationCode {
@@ -70,4 +72,9 @@ export async function recordFailedAttempt(db: Executor, ids: readonly string[]):
     .set((eb) => ({ failed_attempts: eb('failed_attempts', '+', 1) }))
     .where('id', 'in', ids)
     .execute();
+}
+
+/** Codes that expired before `before` (used codes are deleted when used); housekeeping, `limit` at a time. */
+export async function deleteCodesExpiredBefore(db: Executor, before: Date, limit: number): Promise<number> {
+  return deleteBatch(db, 'verification_codes', sql`expires_at < ${before}`, limit);
 }

@@ -61,7 +61,7 @@ export const RESEND_AFTER_HEADER = 'x-verification-resend-after';
 type Outcome =
   | { kind: 'ok'; userId: string; userName: string }
   | { kind: 'invalid'; hints: Record<string, string> }
-  | { kind: 'expired' }
+  | { kind: 'expired'; hints: Record<string, string> }
   | { kind: 'locked'; retryAfterSeconds: number };
 
 const MAX_CODE_COLLISION_RETRIES = 20;
@@ -87,6 +87,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     await enforceSmsQuotas(trx, target.userId, target.number);
     await deleteCodesOfUser(trx, target.userId);
     const now = clock.now();
+    const expiresAt = new Date(now.getTime() + settings.otpTtlSeconds * 1000);
     for (let attempt = 0; attempt < MAX_CODE_COLLISION_RETRIES; attempt++) {
       const code = generateCode(settings.otpLength, settings.otpCharset);
       const inserted = await insertCodeUnlessTaken(trx, {
@@ -97,7 +98,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         codeHmac: codeHmac(otpKey, target, code),
         lookupHmac: lookupHmac(otpKey, code),
         createdAt: now,
-        expiresAt: new Date(now.getTime() + settings.otpTtlSeconds * 1000),
+        expiresAt,
       });
       if (inserted) {
         await enqueueSms(trx, {
@@ -106,6 +107,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
           to: destination.e164 ?? target.number,
           body: renderVerificationSms(settings.smsTemplate, code, settings.otpTtlSeconds),
           now,
+          expiresAt,
         });
         const type = resend ? 'CODE_RESENT' : 'VERIFICATION_STARTED';
         await audit(
@@ -119,6 +121,26 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     throw new AppError('SERVICE_UNAVAILABLE', 'Could not issue a unique verification code; try again');
   }
 
+  /**
+   * A write asked to verify `number`. `repeat`: it is the number already pending, so this is a resend:
+   * within the resend cooldown the live code stays and nothing is sent. Answers whether an SMS was queued.
+   */
+  async function requestVerification(
+    trx: Trx,
+    target: { userId: string; scenario: VerificationScenario; number: string },
+    context: RequestContext,
+    repeat: boolean,
+  ): Promise<boolean> {
+    if (repeat) {
+      const existing = await findCodeOfUser(trx, target.userId, target.scenario);
+      if (existing !== undefined && existing.number === target.number && resendWaitSeconds(existing) > 0) {
+        return false;
+      }
+    }
+    await startVerification(trx, target, context, repeat);
+    return true;
+  }
+
   /** Limits on paid messages: per destination number and per user, per day, across instances. */
   async function enforceSmsQuotas(trx: Trx, userId: string, number: string): Promise<void> {
     const now = clock.now();
@@ -129,7 +151,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     for (const check of checks) {
       const decision = await hitLimit(trx, check.bucket, DAY_SECONDS, check.limit, now);
       if (!decision.allowed) {
-        throw new AppError('TOO_MANY_REQUESTS', 'Too many verification messages today; try again later', {
+        throw new AppError('SMS_QUOTA_EXCEEDED', 'Too many verification messages today; try again later', {
           retryAfterSeconds: decision.retryAfterSeconds,
         });
       }
@@ -158,26 +180,45 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     const outcome = await db.transaction().execute(async (trx) => {
       if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
       const codes = await findCodesOfUser(trx, userId);
+      const live = codes.filter((row) => isLive(row));
+      // A dead code answers the same whatever was submitted: no comparison, so no oracle.
+      if (live.length === 0) return deadCodeOutcome(trx, codes, context);
       // Every guess is counted before the comparison: the one write a rejected request makes, and what caps brute force.
       await recordFailedAttempt(
         trx,
-        codes.filter((row) => isLive(row)).map((row) => row.id),
+        live.map((row) => row.id),
       );
-      const match = codes.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
-      if (match === undefined) return recordWrongGuess(trx, userId, codes, context);
+      const match = live.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
+      if (match === undefined) return recordWrongGuess(trx, userId, live, context);
       return consume(trx, match, context);
     });
     expectOk(outcome);
+  }
+
+  /** What /me/validate-code answers while the caller's only codes are used up or expired. */
+  async function deadCodeOutcome(
+    trx: Trx,
+    codes: readonly VerificationCodeRow[],
+    context: RequestContext,
+  ): Promise<Outcome> {
+    if (codes.length === 0) return { kind: 'invalid', hints: {} };
+    const locked = codes.filter((row) => row.failed_attempts >= settings.otpMaxAttempts);
+    if (locked.length > 0) {
+      return { kind: 'locked', retryAfterSeconds: Math.max(1, ...locked.map((row) => resendWaitSeconds(row))) };
+    }
+    for (const row of codes) {
+      await audit(trx, { type: 'CODE_EXPIRED', userId: row.user_id, number: row.number }, context);
+    }
+    return { kind: 'expired', hints: hintsFor(codes, 0) };
   }
 
   /** Audits a wrong guess (already counted) and tells the caller what is left. */
   async function recordWrongGuess(
     trx: Trx,
     userId: string,
-    codes: VerificationCodeRow[],
+    live: readonly VerificationCodeRow[],
     context: RequestContext,
   ): Promise<Outcome> {
-    const live = codes.filter((row) => isLive(row));
     for (const row of live) {
       const locked = row.failed_attempts + 1 >= settings.otpMaxAttempts;
       await audit(trx, { type: locked ? 'CODE_LOCKED' : 'WRONG_CODE', userId, number: row.number }, context);
@@ -186,7 +227,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       ...live.map((row) => settings.otpMaxAttempts - row.failed_attempts - 1),
       settings.otpMaxAttempts,
     );
-    return { kind: 'invalid', hints: live.length === 0 ? {} : hintsFor(live, Math.max(0, remaining)) };
+    return { kind: 'invalid', hints: hintsFor(live, Math.max(0, remaining)) };
   }
 
   function hintsFor(rows: readonly VerificationCodeRow[], attemptsRemaining: number): Record<string, string> {
@@ -216,9 +257,14 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       if (found === undefined || (await lockUserById(trx, found.user_id)) === undefined) {
         return { kind: 'invalid', hints: {} } as const;
       }
-      // Re-read under the user lock: a concurrent request may have consumed or replaced it.
+      // Re-read under the user lock: a concurrent request may have consumed or replaced it. Here the code
+      // alone names the user, so a dead code answers exactly as an unknown one.
       const current = await findCodeOfUser(trx, found.user_id, found.scenario);
-      if (current === undefined || !codeMatches(otpKey, bindingOf(current), code, current.code_hmac)) {
+      if (
+        current === undefined ||
+        !isLive(current) ||
+        !codeMatches(otpKey, bindingOf(current), code, current.code_hmac)
+      ) {
         return { kind: 'invalid', hints: {} } as const;
       }
       return consume(trx, current, context);
@@ -231,14 +277,8 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     return row.failed_attempts < settings.otpMaxAttempts && row.expires_at.getTime() > clock.now().getTime();
   }
 
+  /** Confirms a live code that matched: its number becomes verified. */
   async function consume(trx: Trx, row: VerificationCodeRow, context: RequestContext): Promise<Outcome> {
-    if (row.failed_attempts >= settings.otpMaxAttempts) {
-      return { kind: 'locked', retryAfterSeconds: Math.max(1, resendWaitSeconds(row)) };
-    }
-    if (row.expires_at.getTime() <= clock.now().getTime()) {
-      await audit(trx, { type: 'CODE_EXPIRED', userId: row.user_id, number: row.number }, context);
-      return { kind: 'expired' };
-    }
     const attributes = await loadUserAttributes(trx, row.user_id);
     const state = readMobileState(attributes);
     if (state.pending !== row.number || !isScenario(row.scenario)) {
@@ -271,50 +311,58 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   ): Promise<Record<string, string>> {
     const scenario = parseRecoveryScenario(properties);
     await enforceIpLimit(context);
-    await db.transaction().execute(async (trx) => {
-      if ((await lockUserById(trx, userId)) === undefined) {
-        throw new AppError('USER_NOT_FOUND', 'User not found');
-      }
-      await reissue(trx, userId, scenario, context);
-    });
-    deps.onSmsQueued();
-    return {
-      [ATTEMPTS_REMAINING_HEADER]: String(settings.otpMaxAttempts),
-      [RESEND_AFTER_HEADER]: String(settings.resendCooldownSeconds),
-    };
+    const nothingPending = () =>
+      new AppError(
+        'INVALID_RECOVERY_SCENARIO',
+        `No pending mobile number verification for recovery scenario '${scenario}'`,
+      );
+    return resend(userId, scenario, context, nothingPending);
   }
 
+  /**
+   * WSO2's answer to nothing pending, an unknown user and an unknown realm is one and the same, so the
+   * caller learns nothing about which user names exist.
+   */
   async function resendCodeOnBehalf(
     user: { username: string; realm?: string | undefined },
     properties: readonly RecoveryProperty[],
     context: RequestContext,
   ): Promise<Record<string, string>> {
     const scenario = parseRecoveryScenario(properties);
-    if (user.realm !== undefined && user.realm.toUpperCase() !== 'PRIMARY') {
-      throw new AppError('USER_NOT_FOUND', `User '${user.username}' not found in realm '${user.realm}'`);
-    }
-    const found = await findUserByUserName(db, user.username);
-    if (found === undefined) throw new AppError('USER_NOT_FOUND', `User '${user.username}' not found`);
-    return resendOwnCode(found.id, [{ key: 'RecoveryScenario', value: scenario }], context);
+    await enforceIpLimit(context);
+    const notFound = () =>
+      new AppError('RECOVERY_DATA_NOT_FOUND', 'User recovery data is not found. Please re-initiate the recovery flow.');
+    const knownRealm = user.realm === undefined || user.realm.toUpperCase() === 'PRIMARY';
+    const found = knownRealm ? await findUserByUserName(db, user.username) : undefined;
+    if (found === undefined) throw notFound();
+    return resend(found.id, scenario, context, notFound);
   }
 
-  async function reissue(trx: Trx, userId: string, scenario: VerificationScenario, context: RequestContext) {
-    const existing = await findCodeOfUser(trx, userId, scenario);
-    const pending = readMobileState(await loadUserAttributes(trx, userId)).pending;
-    if (existing === undefined || pending !== existing.number) {
-      throw new AppError(
-        'INVALID_RECOVERY_SCENARIO',
-        `No pending mobile number verification for recovery scenario '${scenario}'`,
-      );
-    }
-    const wait = resendWaitSeconds(existing);
-    if (wait > 0) {
-      throw new AppError('TOO_MANY_REQUESTS', `A new code can be requested in ${wait} seconds`, {
-        retryAfterSeconds: wait,
-        headers: { [RESEND_AFTER_HEADER]: String(wait) },
-      });
-    }
-    await startVerification(trx, { userId, scenario, number: existing.number }, context, true);
+  async function resend(
+    userId: string,
+    scenario: VerificationScenario,
+    context: RequestContext,
+    nothingPending: () => AppError,
+  ): Promise<Record<string, string>> {
+    await db.transaction().execute(async (trx) => {
+      if ((await lockUserById(trx, userId)) === undefined) throw nothingPending();
+      const existing = await findCodeOfUser(trx, userId, scenario);
+      const pending = readMobileState(await loadUserAttributes(trx, userId)).pending;
+      if (existing === undefined || pending !== existing.number) throw nothingPending();
+      const wait = resendWaitSeconds(existing);
+      if (wait > 0) {
+        throw new AppError('RESEND_COOLDOWN', `A new code can be requested in ${wait} seconds`, {
+          retryAfterSeconds: wait,
+          headers: { [RESEND_AFTER_HEADER]: String(wait) },
+        });
+      }
+      await startVerification(trx, { userId, scenario, number: existing.number }, context, true);
+    });
+    deps.onSmsQueued();
+    return {
+      [ATTEMPTS_REMAINING_HEADER]: String(settings.otpMaxAttempts),
+      [RESEND_AFTER_HEADER]: String(settings.resendCooldownSeconds),
+    };
   }
 
   /** The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown. */
@@ -326,7 +374,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   }
 
   return {
-    startVerification,
+    requestVerification,
     pendingCodeHints,
     clearCodes,
     validateOwnCode,
@@ -350,7 +398,7 @@ function expectOk(outcome: Outcome): Extract<Outcome, { kind: 'ok' }> {
     case 'ok':
       return outcome;
     case 'expired':
-      throw new AppError('CODE_EXPIRED', 'Expired code. Request a new code.');
+      throw new AppError('CODE_EXPIRED', 'Expired code. Request a new code.', { headers: outcome.hints });
     case 'locked':
       throw new AppError(
         'CODE_ATTEMPTS_EXCEEDED',

@@ -9,7 +9,7 @@ import {
 import { hostileString, isWellFormed, NASTY_STRINGS, runs } from './fuzz-support.js';
 
 // Unique, alphanumeric: unchanged by JSON and form encoding, so they mark where each value lands.
-const MARKERS: PayloadValues = { body: 'ZZbodyMARKER7731', mobile: 'ZZmobileMARKER4415' };
+const MARKERS: PayloadValues = { body: 'ZZbodyMARKER7731', mobile: 'ZZmobileMARKER4415', messageId: 'ZZidMARKER9902' };
 
 /** Well-formed text: what a phone number or SMS body can be once it is UTF-8. */
 const wellFormed = fc.oneof(
@@ -25,11 +25,17 @@ const wellFormed = fc.oneof(
     .map((parts) => parts.join('')),
 );
 
-const values = fc.record({ body: wellFormed, mobile: wellFormed });
+const values = fc.record({ body: wellFormed, mobile: wellFormed, messageId: fc.uuid() });
 
 function replaceMarkers(value: unknown, actual: PayloadValues): unknown {
   if (typeof value === 'string') {
-    return value.split(MARKERS.body).join(actual.body).split(MARKERS.mobile).join(actual.mobile);
+    return value
+      .split(MARKERS.body)
+      .join(actual.body)
+      .split(MARKERS.mobile)
+      .join(actual.mobile)
+      .split(MARKERS.messageId)
+      .join(actual.messageId);
   }
   if (Array.isArray(value)) return value.map((item) => replaceMarkers(item, actual));
   if (typeof value === 'object' && value !== null) {
@@ -44,7 +50,7 @@ function replaceMarkers(value: unknown, actual: PayloadValues): unknown {
 // JSON templates: placeholders bare or inside string literals, at any depth, with odd literal text.
 
 const placeholder = fc
-  .tuple(fc.constantFrom('body', 'mobile'), fc.constantFrom('', ' ', '  ', '\t'), fc.constantFrom('', ' '))
+  .tuple(fc.constantFrom('body', 'mobile', 'messageId'), fc.constantFrom('', ' ', '  ', '\t'), fc.constantFrom('', ' '))
   .map(([name, before, after]) => `{{${before}${name}${after}}}`);
 
 /** Literal text inside a JSON string: escapes included, but no raw quote, backslash or control character. */
@@ -141,9 +147,13 @@ describe('payload templates under fuzzing', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SEED_JSON_TEMPLATES), loneSurrogates, (template, body) => {
         const compiled = compilePayloadTemplate(template, 'JSON');
-        const rendered = compiled.render({ body, mobile: '+94771234567' });
+        const rendered = compiled.render({ body, mobile: '+94771234567', messageId: 'm-1' });
         expect(isWellFormed(rendered)).toBe(true);
-        const expected = replaceMarkers(JSON.parse(compiled.render(MARKERS)), { body, mobile: '+94771234567' });
+        const expected = replaceMarkers(JSON.parse(compiled.render(MARKERS)), {
+          body,
+          mobile: '+94771234567',
+          messageId: 'm-1',
+        });
         expect(JSON.parse(rendered)).toEqual(expected);
       }),
       { numRuns: runs(200) },
@@ -175,7 +185,10 @@ describe('payload templates under fuzzing', () => {
         expect(() => JSON.parse(render(input)), text).not.toThrow();
       }),
       // Found by this property: a placeholder inside a \uXXXX escape compiled, then broke on a body such as "\u0000".
-      { numRuns: runs(1000), examples: [['{"a": "\\u00e{{body}}9"}', { body: '\u0000', mobile: '' }]] },
+      {
+        numRuns: runs(1000),
+        examples: [['{"a": "\\u00e{{body}}9"}', { body: '\u0000', mobile: '', messageId: 'm-1' }]],
+      },
     );
     expect(compiled).toBeGreaterThan(0);
   });
@@ -203,7 +216,9 @@ describe('payload templates under fuzzing', () => {
       expect(() => compilePayloadTemplate(template, 'JSON'), template).toThrow(/escape/);
     }
     expect(
-      JSON.parse(compilePayloadTemplate('{"a": "\\u00e9{{body}}"}', 'JSON').render({ body: 'x', mobile: '' })),
+      JSON.parse(
+        compilePayloadTemplate('{"a": "\\u00e9{{body}}"}', 'JSON').render({ body: 'x', mobile: '', messageId: 'm-1' }),
+      ),
     ).toEqual({
       a: 'éx',
     });

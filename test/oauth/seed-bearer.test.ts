@@ -4,10 +4,10 @@ import { ADMIN, json } from '../support/test-app.js';
 import {
   codeIn,
   enterpriseOf,
+  listsOf,
   mobileOf,
   startVerificationApp,
   type VerificationTestApp,
-  wso2Of,
 } from '../support/verification-helpers.js';
 import { oauthPost, type TokenBody } from './oauth-helpers.js';
 
@@ -68,7 +68,8 @@ describe('the seed requests with bearer tokens from /oauth2/token', () => {
       token,
       JSON.stringify({
         schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
-        Operations: [{ op: 'replace', value: { phoneNumbers: [{ type: 'mobile', value: '0111111111' }] } }],
+        // The unchanged primary is no change: listing it as verified is what sends it a code.
+        Operations: [{ op: 'add', path: 'urn:scim:wso2:schema:verifiedMobileNumbers', value: '0111111111' }],
       }),
     );
     expect(own.statusCode).toBe(200);
@@ -177,7 +178,7 @@ describe('the seed requests with bearer tokens from /oauth2/token', () => {
     const body = json(patched);
     expect(body.userName).toBe('bob123');
     expect(mobileOf(body)).toBe('0111111111');
-    expect(wso2Of(body)).toEqual({ mobileNumbers: '0111111111', verifiedMobileNumbers: '0111111111' });
+    expect(listsOf(body)).toEqual({ mobileNumbers: ['0111111111'], verifiedMobileNumbers: ['0111111111'] });
     expect(enterpriseOf(body).pendingMobileNumber).toBe('0123456789');
     const sent = await t.deliver();
     expect(sent.map((sms) => sms.to)).toEqual(['0123456789']);
@@ -204,9 +205,9 @@ describe('the seed requests with bearer tokens from /oauth2/token', () => {
       url: '/scim2/Me',
       headers: { Authorization: `Bearer ${bob.token}` },
     });
-    expect(wso2Of(json(me))).toEqual({
-      mobileNumbers: '0111111111,0123456789',
-      verifiedMobileNumbers: '0111111111,0123456789',
+    expect(listsOf(json(me))).toEqual({
+      mobileNumbers: ['0111111111', '0123456789'],
+      verifiedMobileNumbers: ['0111111111', '0123456789'],
     });
   });
 

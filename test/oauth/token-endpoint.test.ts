@@ -132,7 +132,10 @@ describe('POST /oauth2/token', () => {
 
   describe('request format', () => {
     it('answers unsupported_grant_type, and invalid_request without grant_type', async () => {
-      const unsupported = await oauthPost(t, 'token', { grant_type: 'authorization_code', code: 'x' });
+      const unsupported = await oauthPost(t, 'token', {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: 'x',
+      });
       expect(unsupported.statusCode).toBe(400);
       expect(json(unsupported)).toMatchObject({ error: 'unsupported_grant_type' });
       const missing = await oauthPost(t, 'token', { username: 'a', password: 'b' });

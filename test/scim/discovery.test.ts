@@ -148,21 +148,36 @@ describe('SCIM discovery endpoints', () => {
     });
   });
 
-  it('the enterprise schema has pendingMobileNumber, read-only', async () => {
+  it('the enterprise schema has pendingMobileNumber and phoneVerified (administrators write them)', async () => {
     const enterprise = json(await get(`/scim2/Schemas/${SCIM.enterprise}`)) as unknown as SchemaResource;
     expect(enterprise.id).toBe(SCIM.enterprise);
-    expect(attribute(enterprise, 'pendingMobileNumber')).toMatchObject({ type: 'string', mutability: 'readOnly' });
+    expect(attribute(enterprise, 'pendingMobileNumber')).toMatchObject({ type: 'string', mutability: 'readWrite' });
+    expect(attribute(enterprise, 'phoneVerified')).toMatchObject({ type: 'boolean', mutability: 'readWrite' });
     for (const name of ['employeeNumber', 'costCenter', 'organization', 'division', 'department', 'manager']) {
       expect(attribute(enterprise, name).mutability).toBe('readWrite');
     }
   });
 
-  it('urn:scim:wso2:schema has mobileNumbers and verifiedMobileNumbers', async () => {
+  it('urn:scim:wso2:schema has the lists and, as WSO2 7.x, the verification attributes', async () => {
     const response = await get(`/scim2/Schemas/${SCIM.wso2}`);
     expect(response.statusCode).toBe(200);
     const wso2 = json(response) as unknown as SchemaResource;
     expect(wso2.id).toBe(SCIM.wso2);
-    expect(wso2.attributes.map((attr) => attr.name)).toEqual(['mobileNumbers', 'verifiedMobileNumbers']);
+    expect(wso2.attributes.map((attr) => attr.name)).toEqual([
+      'mobileNumbers',
+      'verifiedMobileNumbers',
+      'pendingMobileNumber',
+      'phoneVerified',
+      'verifyMobile',
+      'accountLocked',
+    ]);
+    expect(attribute(wso2, 'pendingMobileNumber')).toMatchObject({ type: 'string', multiValued: false });
+    expect(attribute(wso2, 'phoneVerified')).toMatchObject({ type: 'boolean', multiValued: false });
+    expect(attribute(wso2, 'verifyMobile')).toMatchObject({
+      type: 'boolean',
+      mutability: 'writeOnly',
+      returned: 'never',
+    });
     expect(attribute(wso2, 'mobileNumbers')).toMatchObject({ type: 'string', multiValued: true });
     expect(attribute(wso2, 'verifiedMobileNumbers')).toMatchObject({ type: 'string', multiValued: true });
   });

@@ -219,14 +219,20 @@ describe('operations without a path', () => {
     expectCode(() => patch({ op: 'remove', path: 'userName' }), 'INVALID_VALUE');
   });
 
-  it.each([
-    { id: 'other' },
-    { meta: { version: 'W/"1"' } },
-    { groups: [{ value: 'g1' }] },
-    { [ENTERPRISE]: { pendingMobileNumber: '0123' } },
-    { [ENTERPRISE]: { phoneVerified: true } },
-  ])('rejects read-only attributes with MUTABILITY: %j', (value) => {
-    expectCode(() => patch({ op: 'replace', value }), 'MUTABILITY');
+  it.each([{ id: 'other' }, { meta: { version: 'W/"1"' } }, { groups: [{ value: 'g1' }] }])(
+    'rejects read-only attributes with MUTABILITY: %j',
+    (value) => {
+      expectCode(() => patch({ op: 'replace', value }), 'MUTABILITY');
+    },
+  );
+
+  it('passes pendingMobileNumber and phoneVerified through: the user service decides who may write them', () => {
+    const result = patch({ op: 'replace', value: { [WSO2]: { phoneVerified: true } } });
+    expect(extension(result, WSO2).phoneVerified).toBe(true);
+    expect(extension(patch({ op: 'remove', path: `${ENTERPRISE}:pendingMobileNumber` }), ENTERPRISE)).toEqual({
+      department: 'Engineering',
+      manager: { value: 'm-1' },
+    });
   });
 
   it('accepts writeOnly password and verifyMobile as ordinary attributes', () => {
@@ -291,8 +297,7 @@ describe('paths', () => {
   it('targets a whole extension by its URN', () => {
     const replaced = patch({ op: 'replace', path: WSO2, value: { verifiedMobileNumbers: '1,2' } });
     expect(extension(replaced, WSO2)).toEqual({ mobileNumbers: ['0111111111'], verifiedMobileNumbers: ['1', '2'] });
-    const removed = patch({ op: 'remove', path: ENTERPRISE });
-    expect(extension(removed, ENTERPRISE)).toEqual({ pendingMobileNumber: '0999999999' });
+    expect(patch({ op: 'remove', path: ENTERPRISE })[ENTERPRISE]).toBeUndefined();
     expect(patch({ op: 'remove', path: WSO2 })[WSO2]).toBeUndefined();
   });
 
@@ -522,18 +527,13 @@ describe('any number of values per type, one primary', () => {
 });
 
 describe('mutability and types', () => {
-  it.each([
-    'id',
-    'meta',
-    'meta.created',
-    'groups',
-    `${ENTERPRISE}:pendingMobileNumber`,
-    `${ENTERPRISE}:phoneVerified`,
-    'roles[value eq "Internal/everyone"].type',
-  ])('rejects operations on read-only %s with MUTABILITY', (path) => {
-    expectCode(() => patch({ op: 'replace', path, value: 'x' }), 'MUTABILITY');
-    expectCode(() => patch({ op: 'remove', path }), 'MUTABILITY');
-  });
+  it.each(['id', 'meta', 'meta.created', 'groups', 'roles[value eq "Internal/everyone"].type'])(
+    'rejects operations on read-only %s with MUTABILITY',
+    (path) => {
+      expectCode(() => patch({ op: 'replace', path, value: 'x' }), 'MUTABILITY');
+      expectCode(() => patch({ op: 'remove', path }), 'MUTABILITY');
+    },
+  );
 
   it.each([
     [{ active: 'yes' }, 'active'],
@@ -675,7 +675,13 @@ describe('normalizeUserInput', () => {
       roles: [{ value: 'admin' }],
       active: true,
       [WSO2]: { verifiedMobileNumbers: ['0111111111', '0123456789'], mobileNumbers: ['0111111111'] },
-      [ENTERPRISE]: { verifyMobile: true, manager: { value: 'm', displayName: 'M' } },
+      // The user service decides what becomes of these (administrators only; ignored through /Me).
+      [ENTERPRISE]: {
+        pendingMobileNumber: '0999',
+        phoneVerified: true,
+        verifyMobile: true,
+        manager: { value: 'm', displayName: 'M' },
+      },
     });
   });
 

@@ -71,18 +71,19 @@ describe('PATCH /Users/{id}', () => {
       expect(body.name).toEqual({ givenName: 'Bob', familyName: 'Smith' });
     });
 
-    it('refuses the verifiedMobileNumbers body when multiple numbers are disabled: 400 mutability, nothing written', async () => {
-      const { id } = await newUser('seed2', bob());
-      const before = await storedUser(t, id);
+    it('accepts the verifiedMobileNumbers body by default: multiple numbers are on, as in WSO2 7.x', async () => {
+      const { id } = await newUser('seed2', {
+        ...bob(),
+        [SCIM.wso2]: { mobileNumbers: ['0111111111'], verifiedMobileNumbers: ['0111111111'] },
+      });
       const response = await t.app.inject({
         method: 'PATCH',
         url: `/scim2/Users/${id}`,
         headers: { authorization: t.adminAuth, 'content-type': 'application/json' },
         payload: SEED_VERIFIED_LIST_BODY,
       });
-      expect(response.statusCode).toBe(400);
-      expect(json(response).scimType).toBe('mutability');
-      expect(await storedUser(t, id)).toEqual(before);
+      expect(response.statusCode).toBe(200);
+      expect(json(response)[SCIM.enterprise]).toMatchObject({ pendingMobileNumber: '0123456789' });
     });
   });
 
@@ -242,7 +243,6 @@ describe('PATCH /Users/{id}', () => {
       ['meta.created', { op: 'replace', path: 'meta.created', value: '2000-01-01T00:00:00Z' }],
       ['meta without a path', { op: 'replace', value: { meta: { version: 'W/"9"' } } }],
       ['pendingMobileNumber', { op: 'add', path: `${SCIM.enterprise}:pendingMobileNumber`, value: '0999999999' }],
-      ['phoneVerified', { op: 'replace', value: { [SCIM.enterprise]: { phoneVerified: true } } }],
       ['groups', { op: 'add', path: 'groups', value: [{ value: 'g1' }] }],
       ['password (remove)', { op: 'remove', path: 'password' }],
     ])('refuses a write to the read-only %s: 400 mutability', async (_label, operation) => {
@@ -303,6 +303,27 @@ describe('PATCH /Users/{id}', () => {
       expect(response.statusCode).toBe(409);
       expect(await storedUser(t, id)).toEqual(before);
     });
+  });
+});
+
+describe('PATCH with MULTIPLE_MOBILE_NUMBERS=false', () => {
+  it('refuses the verifiedMobileNumbers body: 400 mutability, nothing written', async () => {
+    const t = await startTestApp({ env: { MULTIPLE_MOBILE_NUMBERS: 'false' } });
+    try {
+      const { id } = await createUser(t, uniqueName('seed2'), { password: undefined, ...bob() });
+      const before = await storedUser(t, id);
+      const response = await t.app.inject({
+        method: 'PATCH',
+        url: `/scim2/Users/${id}`,
+        headers: { authorization: t.adminAuth, 'content-type': 'application/json' },
+        payload: SEED_VERIFIED_LIST_BODY,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(json(response).scimType).toBe('mutability');
+      expect(await storedUser(t, id)).toEqual(before);
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -124,17 +124,18 @@ describe('SMS dispatcher with the custom gateway', () => {
     });
   });
 
+  // Up to the one-minute cap between attempts (a longer Retry-After is capped: see delivery-faults.test.ts).
   it('honours Retry-After on 429', async () => {
-    gateway.enqueueResponse({ status: 429, headers: { 'retry-after': '120' } });
+    gateway.enqueueResponse({ status: 429, headers: { 'retry-after': '45' } });
     const id = await queue(t.db, t.clock, 'Your code is 444444');
     const before = t.clock.now().getTime();
 
     await t.app.smsDispatcher.dispatchDueMessages();
     const throttled = await row(t.db, id);
     expect(throttled.state).toBe('queued');
-    expect(throttled.next_attempt_at.getTime()).toBeGreaterThanOrEqual(before + 120_000);
+    expect(throttled.next_attempt_at.getTime()).toBeGreaterThanOrEqual(before + 45_000);
 
-    t.clock.advance(119_000);
+    t.clock.advance(44_000);
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(0);
     t.clock.advance(1_000);
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(1);
@@ -460,6 +461,6 @@ describe('backoffMs', () => {
     expect(backoffMs(3, 2000, () => 0.75)).toBe(6000);
     expect(backoffMs(4, 2000, () => 0.5)).toBe(8000);
     expect(backoffMs(4, 2000, () => 0)).toBe(2000);
-    expect(backoffMs(30, 2000, () => 0.999_999)).toBeLessThanOrEqual(3_600_000);
+    expect(backoffMs(30, 2000, () => 0.999_999)).toBeLessThanOrEqual(60_000);
   });
 });

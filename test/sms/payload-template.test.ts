@@ -4,6 +4,7 @@ import { compilePayloadTemplate, parseStaticHeaders } from '../../src/sms/provid
 const TRICKY = {
   body: 'Your code: "A1b2C3"\nback\\slash\ttab é 中文 😀 \u2028 }{{mobile}}',
   mobile: '+94"771234567\\',
+  messageId: '0b6f9d1e-2c4a-4f3b-9a7e-5d8c1b2a3f40',
 };
 
 describe('compilePayloadTemplate (JSON)', () => {
@@ -19,27 +20,34 @@ describe('compilePayloadTemplate (JSON)', () => {
 
   it('allows spaces inside the braces and repeated placeholders', () => {
     const template = compilePayloadTemplate('{"a":{{ body }},"b":"{{body  }}!","c":[{{mobile}}]}', 'JSON');
-    expect(JSON.parse(template.render({ body: 'x', mobile: '+1' }))).toEqual({ a: 'x', b: 'x!', c: ['+1'] });
+    expect(JSON.parse(template.render({ body: 'x', mobile: '+1', messageId: 'm-1' }))).toEqual({
+      a: 'x',
+      b: 'x!',
+      c: ['+1'],
+    });
   });
 
   it('honours escaped quotes in the literal parts when deciding whether a placeholder is inside a string', () => {
     const template = compilePayloadTemplate('{"note":"say \\"hi\\" {{body}}","to":{{mobile}}}', 'JSON');
-    expect(JSON.parse(template.render({ body: '"}', mobile: '+1' }))).toEqual({ note: 'say "hi" "}', to: '+1' });
+    expect(JSON.parse(template.render({ body: '"}', mobile: '+1', messageId: 'm-1' }))).toEqual({
+      note: 'say "hi" "}',
+      to: '+1',
+    });
   });
 
   it('quotes a placeholder used as a key', () => {
     const template = compilePayloadTemplate('{{{mobile}}: {{body}}}', 'JSON');
-    expect(JSON.parse(template.render({ body: 'b', mobile: '+1' }))).toEqual({ '+1': 'b' });
+    expect(JSON.parse(template.render({ body: 'b', mobile: '+1', messageId: 'm-1' }))).toEqual({ '+1': 'b' });
   });
 
   it('keeps literal braces inside strings', () => {
     const template = compilePayloadTemplate('{"t":"{x}","b":{{body}}}', 'JSON');
-    expect(JSON.parse(template.render({ body: 'b', mobile: 'm' }))).toEqual({ t: '{x}', b: 'b' });
+    expect(JSON.parse(template.render({ body: 'b', mobile: 'm', messageId: 'm-1' }))).toEqual({ t: '{x}', b: 'b' });
   });
 
   it('never lets a value add keys or close the object', () => {
     const template = compilePayloadTemplate('{"text":"{{body}}","to":{{mobile}}}', 'JSON');
-    const parsed = JSON.parse(template.render({ body: '","admin":true,"x":"', mobile: '"},{"y":1' }));
+    const parsed = JSON.parse(template.render({ body: '","admin":true,"x":"', mobile: '"},{"y":1', messageId: 'm-1' }));
     expect(Object.keys(parsed)).toEqual(['text', 'to']);
   });
 
@@ -67,7 +75,7 @@ describe('compilePayloadTemplate (JSON)', () => {
 describe('compilePayloadTemplate (FORM)', () => {
   it('url-encodes substituted values and keeps literal parts as given', () => {
     const template = compilePayloadTemplate('Body={{body}}&To={{mobile}}&From=ABC', 'FORM');
-    const rendered = template.render({ body: 'Code: 1&2=3 +é😀\n"\\', mobile: '+94771234567' });
+    const rendered = template.render({ body: 'Code: 1&2=3 +é😀\n"\\', mobile: '+94771234567', messageId: 'm-1' });
     expect(rendered).toBe('Body=Code%3A+1%262%3D3+%2B%C3%A9%F0%9F%98%80%0A%22%5C&To=%2B94771234567&From=ABC');
     expect(Object.fromEntries(new URLSearchParams(rendered))).toEqual({
       Body: 'Code: 1&2=3 +é😀\n"\\',
@@ -78,7 +86,7 @@ describe('compilePayloadTemplate (FORM)', () => {
 
   it('keeps WSO2-style literal separators (the shipped Twilio template uses commas)', () => {
     const template = compilePayloadTemplate('Body={{body}},To={{mobile}},From=$sender', 'FORM');
-    expect(template.render({ body: 'a,b', mobile: '+1' })).toBe('Body=a%2Cb,To=%2B1,From=$sender');
+    expect(template.render({ body: 'a,b', mobile: '+1', messageId: 'm-1' })).toBe('Body=a%2Cb,To=%2B1,From=$sender');
   });
 
   it('rejects a template without {{body}}', () => {

@@ -212,8 +212,14 @@ describe('Vonage provider (real SDK against a fake Vonage)', () => {
       `Basic ${Buffer.from(`${fake.apiKey}:${fake.apiSecret}`).toString('base64')}`,
     );
     expect(request?.headers['content-type']).toBe('application/json');
-    // Vonage takes E.164 digits without '+'; non-GSM text needs type=unicode.
-    expect(request?.json).toEqual({ from: '1234567890', to: '94771234567', text: TRICKY_TEXT, type: 'unicode' });
+    // Vonage takes E.164 digits without '+'; non-GSM text needs type=unicode; client-ref is the outbox id.
+    expect(request?.json).toEqual({
+      from: '1234567890',
+      to: '94771234567',
+      text: TRICKY_TEXT,
+      type: 'unicode',
+      'client-ref': 'outbox-1',
+    });
     expect(request && vonageFields(request)).not.toHaveProperty('api_secret');
     expect(result.providerMessageId).toMatch(/^[0-9a-f]{18}$/);
   });
@@ -221,7 +227,12 @@ describe('Vonage provider (real SDK against a fake Vonage)', () => {
   it('sends plain ASCII as text type and keeps an alphanumeric sender as is', async () => {
     const { fake, provider } = await setup('MyBrand');
     await provider.send(sms({ body: 'Your code: 123456' }));
-    expect(fake.requests[0]?.json).toEqual({ from: 'MyBrand', to: '94771234567', text: 'Your code: 123456' });
+    expect(fake.requests[0]?.json).toEqual({
+      from: 'MyBrand',
+      to: '94771234567',
+      text: 'Your code: 123456',
+      'client-ref': 'outbox-1',
+    });
   });
 
   it('treats bad credentials (status 4) as permanent and never reveals the secret', async () => {
@@ -329,6 +340,24 @@ describe('custom HTTP provider (undici against a fake gateway)', () => {
     expect(request?.headers['x-csrf']).toBe('true');
     expect(request?.json).toEqual({ content: TRICKY_TEXT, to: '+94771234567' });
     expect(result.providerMessageId).toBe('gw-1');
+    // The outbox id, the same on every attempt of this message: the gateway can drop a duplicate.
+    expect(request?.headers['idempotency-key']).toBe('outbox-1');
+  });
+
+  it('renders {{messageId}} as the stable reference of the message, on every attempt', async () => {
+    const { fake, provider } = await setup({
+      template: '{"ref": "sms-{{messageId}}", "text": {{body}}, "to": {{mobile}}}',
+    });
+    await provider.send(sms({ idempotencyKey: '5f0c2d1e-aaaa-4bbb-8ccc-123456789abc' }));
+    await provider.send(sms({ idempotencyKey: '5f0c2d1e-aaaa-4bbb-8ccc-123456789abc' }));
+    expect(fake.requests.map((request) => request.json)).toEqual([
+      { ref: 'sms-5f0c2d1e-aaaa-4bbb-8ccc-123456789abc', text: TRICKY_TEXT, to: '+94771234567' },
+      { ref: 'sms-5f0c2d1e-aaaa-4bbb-8ccc-123456789abc', text: TRICKY_TEXT, to: '+94771234567' },
+    ]);
+    expect(fake.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+      '5f0c2d1e-aaaa-4bbb-8ccc-123456789abc',
+      '5f0c2d1e-aaaa-4bbb-8ccc-123456789abc',
+    ]);
   });
 
   it('PUTs a FORM template, url-encoding the values', async () => {

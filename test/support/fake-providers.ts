@@ -20,12 +20,16 @@ export interface ScriptedResponse {
   headers?: Record<string, string>;
   /** Wait this long before answering; a delay longer than the client's timeout simulates a stalled server. */
   delayMs?: number;
+  /** Answer only once this settles (after delayMs): the test decides when a send in flight completes. */
+  until?: Promise<unknown>;
 }
 
 export interface FakeServer {
   url: string;
   requests: RecordedRequest[];
   enqueueResponse(...responses: ScriptedResponse[]): void;
+  /** Drops the scripted responses not used yet: from now on the server answers with its default. */
+  clearResponses(): void;
   close(): Promise<void>;
 }
 
@@ -43,7 +47,7 @@ async function startFakeServer(fallback: DefaultHandler): Promise<FakeServer> {
       const scripted = queue.shift() ?? fallback(recorded);
       const timer = setTimeout(() => {
         timers.delete(timer);
-        writeResponse(res, scripted);
+        void Promise.resolve(scripted.until).then(() => writeResponse(res, scripted));
       }, scripted.delayMs ?? 0);
       timers.add(timer);
     });
@@ -58,6 +62,9 @@ async function startFakeServer(fallback: DefaultHandler): Promise<FakeServer> {
     requests,
     enqueueResponse: (...responses) => {
       queue.push(...responses);
+    },
+    clearResponses: () => {
+      queue.length = 0;
     },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);

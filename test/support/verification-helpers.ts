@@ -74,6 +74,15 @@ export function enterpriseOf(user: Record<string, unknown>): Record<string, unkn
   return (user[ENTERPRISE] as Record<string, unknown> | undefined) ?? {};
 }
 
+/** The mobile number lists of urn:scim:wso2:schema (its verification attributes left out). */
+export function listsOf(user: Record<string, unknown>): Record<string, unknown> {
+  const { mobileNumbers, verifiedMobileNumbers } = wso2Of(user);
+  return {
+    ...(mobileNumbers === undefined ? {} : { mobileNumbers }),
+    ...(verifiedMobileNumbers === undefined ? {} : { verifiedMobileNumbers }),
+  };
+}
+
 export function wso2Of(user: Record<string, unknown>): Record<string, unknown> {
   return (user[WSO2] as Record<string, unknown> | undefined) ?? {};
 }

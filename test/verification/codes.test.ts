@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, createUser, json } from '../support/test-app.js';
 import {
@@ -37,6 +38,19 @@ describe('validate-code and resend-code', () => {
 
   const wrongCode = (code: string) => (code === '000000' ? '111111' : '000000');
 
+  /** Status, body (but the trace id) and verification headers: what would let a caller tell two answers apart. */
+  const answerOf = (response: LightMyRequestResponse) => ({
+    status: response.statusCode,
+    body: { ...json(response), traceId: undefined },
+    headers: Object.fromEntries(
+      Object.entries(response.headers).filter(([name]) => name.startsWith('x-verification') || name === 'retry-after'),
+    ),
+  });
+  const sameAnswer = (a: LightMyRequestResponse, b: LightMyRequestResponse) => {
+    expect(answerOf(a)).toEqual(answerOf(b));
+    return true;
+  };
+
   beforeAll(async () => {
     t = await startVerificationApp();
   });
@@ -53,12 +67,15 @@ describe('validate-code and resend-code', () => {
     await expectUnchanged(carol.auth);
   });
 
-  it('an expired code answers 18002; a resend restarts the lifetime', async () => {
+  it('an expired code answers 18002 to the right code and to a wrong one alike; a resend restarts the lifetime', async () => {
     const carol = await pendingUser();
     t.clock.advance(301_000);
     const expired = await t.post(carol.auth, ME_VALIDATE, { code: carol.code });
     expect(expired.statusCode).toBe(400);
     expect(json(expired).code).toBe('18002');
+    expect(String(json(expired).description)).toMatch(/request a new code/i);
+    const wrong = await t.post(carol.auth, ME_VALIDATE, { code: wrongCode(carol.code) });
+    expect(sameAnswer(wrong, expired)).toBe(true);
     await expectUnchanged(carol.auth);
 
     const resent = await t.post(carol.auth, ME_RESEND, { properties: ON_UPDATE });
@@ -98,10 +115,12 @@ describe('validate-code and resend-code', () => {
     }
     const locked = await t.post(carol.auth, ME_VALIDATE, { code: carol.code });
     expect(locked.statusCode).toBe(429);
-    expect(json(locked).code).toBe('UAR-10013');
-    expect(String(json(locked).description)).toMatch(/too many failed attempts/i);
+    expect(json(locked).code).toBe('SMV-10001');
+    expect(String(json(locked).description)).toMatch(/too many failed attempts.*request a new code/i);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     expect(locked.headers['x-verification-attempts-remaining']).toBe('0');
+    // No oracle: a wrong guess now gets exactly the answer the right code got.
+    expect(sameAnswer(await t.post(carol.auth, ME_VALIDATE, { code: wrongCode(carol.code) }), locked)).toBe(true);
     await expectUnchanged(carol.auth);
     t.clock.advance(61_000);
     await t.post(carol.auth, ME_RESEND, { properties: ON_UPDATE });
@@ -162,7 +181,22 @@ describe('validate-code and resend-code', () => {
     await expectUnchanged(carol.auth);
   });
 
-  it('an administrator resends a code by user name; unknown user 404', async () => {
+  it('on the privileged validate-code a used-up or expired code answers exactly as an unknown one', async () => {
+    const unknown = await t.post(t.adminAuth, VALIDATE, { code: 'ZZZZZZZZ' });
+    expect(answerOf(unknown)).toMatchObject({ status: 400, body: { code: '18001' } });
+    const carol = await pendingUser();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await t.post(carol.auth, ME_VALIDATE, { code: wrongCode(carol.code) });
+    }
+    expect(sameAnswer(await t.post(t.adminAuth, VALIDATE, { code: carol.code }), unknown)).toBe(true);
+    const dave = await pendingUser();
+    t.clock.advance(301_000);
+    expect(sameAnswer(await t.post(t.adminAuth, VALIDATE, { code: dave.code }), unknown)).toBe(true);
+    await expectUnchanged(carol.auth);
+    await expectUnchanged(dave.auth);
+  });
+
+  it('an administrator resends a code by user name', async () => {
     const carol = await pendingUser();
     t.clock.advance(61_000);
     const response = await t.post(t.adminAuth, RESEND, {
@@ -172,11 +206,25 @@ describe('validate-code and resend-code', () => {
     expect(response.statusCode).toBe(201);
     const sms = await t.deliver();
     expect(sms.map((message) => message.to)).toEqual([NEW]);
-    const unknown = await t.post(t.adminAuth, RESEND, {
-      user: { username: 'nobody', realm: 'PRIMARY' },
-      properties: ON_UPDATE,
-    });
-    expect(unknown.statusCode).toBe(404);
+  });
+
+  it("privileged resend: nothing pending, an unknown user or an unknown realm get WSO2's one 400", async () => {
+    const erin = await createUser(t, `erin${++counter}`, { phoneNumbers: [{ type: 'mobile', value: OLD }] });
+    const carol = await pendingUser();
+    const users = [
+      { username: String(erin.body.userName), realm: 'PRIMARY' },
+      { username: 'nobody', realm: 'PRIMARY' },
+      { username: 'nobody' },
+      { username: String(carol.body.userName), realm: 'SECONDARY' },
+    ];
+    for (const user of users) {
+      const response = await t.post(t.adminAuth, RESEND, { user, properties: ON_UPDATE });
+      expect(response.statusCode, JSON.stringify(user)).toBe(400);
+      const body = json(response);
+      expect(Object.keys(body).sort()).toEqual(['message', 'traceId']);
+      expect(body.message).toBe('User recovery data is not found. Please re-initiate the recovery flow.');
+    }
+    expect(await t.deliver()).toEqual([]);
   });
 
   it('resend with nothing pending, an unknown scenario or no scenario: 400 UAR-10011', async () => {

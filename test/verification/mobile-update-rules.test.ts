@@ -17,7 +17,6 @@ const on: MobileUpdatePolicy = {
 };
 const request = (overrides: Partial<MobileUpdateRequest>): MobileUpdateRequest => ({
   primary: 'A',
-  primaryMentioned: false,
   all: undefined,
   verified: undefined,
   verifyMobile: false,
@@ -33,7 +32,7 @@ describe('planMobileUpdate', () => {
   it('parks a new primary as pending and asks for a code', () => {
     const plan = planMobileUpdate(stored, request({ primary: 'B' }), on);
     expect(plan.state).toMatchObject({ primary: 'A', phoneVerified: true, pending: 'B' });
-    expect(plan.verification).toEqual({ scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: 'B' });
+    expect(plan.verification).toEqual({ scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: 'B', repeat: false });
   });
 
   it('a verified-list number becomes primary at once', () => {
@@ -61,7 +60,11 @@ describe('planMobileUpdate', () => {
   it('one new verified number starts list verification and is left out of the list', () => {
     const plan = planMobileUpdate(stored, request({ verified: ['A', 'B'] }), on);
     expect(plan.state).toMatchObject({ primary: 'A', pending: 'B', verified: ['A'] });
-    expect(plan.verification).toEqual({ scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE', number: 'B' });
+    expect(plan.verification).toEqual({
+      scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE',
+      number: 'B',
+      repeat: false,
+    });
   });
 
   it('two new verified numbers are refused', () => {
@@ -104,5 +107,33 @@ describe('confirmNumber', () => {
       true,
     );
     expect(next).toMatchObject({ primary: 'B', phoneVerified: true });
+  });
+});
+
+describe('WSO2 parity rules', () => {
+  it('the current primary sent again is no change, verified or not', () => {
+    const unverified = { ...stored, phoneVerified: false, all: [], verified: [] };
+    expect(planMobileUpdate(unverified, request({ primary: 'A' }), on)).toEqual({
+      state: unverified,
+      verification: null,
+      clearCodes: false,
+      skipped: null,
+    });
+  });
+
+  it('the pending number sent again is a repeat of its verification', () => {
+    const plan = planMobileUpdate({ ...stored, pending: 'B' }, request({ primary: 'B' }), on);
+    expect(plan.verification).toEqual({ scenario: 'MOBILE_VERIFICATION_ON_UPDATE', number: 'B', repeat: true });
+  });
+
+  it('a primary verified while the lists were off counts as verified when they are turned on', () => {
+    const before = { primary: 'B', phoneVerified: true, pending: undefined, all: [], verified: [] };
+    const plan = planMobileUpdate(before, request({ primary: 'B', verified: ['A', 'B'] }), on);
+    expect(plan.verification).toEqual({
+      scenario: 'MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE',
+      number: 'A',
+      repeat: false,
+    });
+    expect(plan.state).toMatchObject({ primary: 'B', pending: 'A', all: ['B'], verified: ['B'] });
   });
 });

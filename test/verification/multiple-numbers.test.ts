@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, json } from '../support/test-app.js';
+import { createTestDatabase } from '../support/test-database.js';
 import {
   codeIn,
   enterpriseOf,
+  listsOf,
   mobileOf,
   replaceMobile,
   startVerificationApp,
@@ -26,7 +28,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
       emails: ['bob@example.com'],
       phoneNumbers: [{ type: 'mobile', value: OLD }],
     });
-    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]);
+    await t.patch(bob.auth, '/scim2/Me', [{ op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD }]);
     const code = codeIn((await t.deliver())[0]?.content ?? '');
     expect((await t.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
     return bob;
@@ -45,7 +47,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect(response.statusCode).toBe(200);
     const body = json(response);
     expect(body.phoneNumbers).toEqual([{ type: 'mobile', value: OLD }]);
-    expect(wso2Of(body)).toEqual({ mobileNumbers: OLD, verifiedMobileNumbers: OLD });
+    expect(listsOf(body)).toEqual({ mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] });
     expect(enterpriseOf(body).pendingMobileNumber).toBe(NEW);
     expect(body.schemas).toEqual([
       'urn:ietf:params:scim:schemas:core:2.0:User',
@@ -59,7 +61,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect((await t.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
     const after = json(await t.get(bob.auth, '/scim2/Me'));
     expect(mobileOf(after)).toBe(OLD);
-    expect(wso2Of(after)).toEqual({ mobileNumbers: `${OLD},${NEW}`, verifiedMobileNumbers: `${OLD},${NEW}` });
+    expect(listsOf(after)).toEqual({ mobileNumbers: [OLD, NEW], verifiedMobileNumbers: [OLD, NEW] });
     expect(enterpriseOf(after).pendingMobileNumber).toBeUndefined();
   });
 
@@ -82,7 +84,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     expect(json(response).scimType).toBe('invalidValue');
     expect(String(json(response).detail)).toMatch(/multiple mobile numbers/i);
     const me = json(await t.get(bob.auth, '/scim2/Me'));
-    expect(wso2Of(me)).toEqual({ mobileNumbers: OLD, verifiedMobileNumbers: OLD });
+    expect(listsOf(me)).toEqual({ mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] });
     expect(enterpriseOf(me).pendingMobileNumber).toBeUndefined();
     expect(await t.deliver()).toEqual([]);
   });
@@ -109,7 +111,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     await t.post(bob.auth, ME_VALIDATE, { code });
     const me = json(await t.get(bob.auth, '/scim2/Me'));
     expect(mobileOf(me)).toBe(NEW);
-    expect(wso2Of(me)).toEqual({ mobileNumbers: `${OLD},${NEW}`, verifiedMobileNumbers: `${OLD},${NEW}` });
+    expect(listsOf(me)).toEqual({ mobileNumbers: [OLD, NEW], verifiedMobileNumbers: [OLD, NEW] });
   });
 
   it('numbers removed from mobileNumbers leave verifiedMobileNumbers', async () => {
@@ -118,7 +120,7 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
       { op: 'replace', path: `${WSO2}:mobileNumbers`, value: '0555555555' },
     ]);
     expect(response.statusCode).toBe(200);
-    expect(wso2Of(json(response))).toEqual({ mobileNumbers: '0555555555' });
+    expect(listsOf(json(response))).toEqual({ mobileNumbers: ['0555555555'] });
   });
 
   it('when the primary and the list change in one request, the primary change wins', async () => {
@@ -129,27 +131,27 @@ describe('multiple mobile numbers (MOBILE_VERIFICATION_ON_VERIFIED_LIST_UPDATE)'
     ]);
     expect(response.statusCode).toBe(200);
     expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(NEW);
-    expect(wso2Of(json(response)).verifiedMobileNumbers).toBe(OLD);
+    expect(wso2Of(json(response)).verifiedMobileNumbers).toEqual([OLD]);
     expect((await t.deliver()).map((sms) => sms.to)).toEqual([NEW]);
   });
 
   it('adding the verified primary to the verified list needs no code', async () => {
     const bob = await createUser(t, `bob${++counter}`, { phoneNumbers: [{ type: 'mobile', value: OLD }] });
-    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]);
+    await t.patch(bob.auth, '/scim2/Me', [{ op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD }]);
     const code = codeIn((await t.deliver())[0]?.content ?? '');
     await t.post(bob.auth, ME_VALIDATE, { code });
     await t.patch(bob.auth, '/scim2/Me', [{ op: 'remove', path: `${WSO2}:verifiedMobileNumbers` }]);
     const response = await t.patch(bob.auth, '/scim2/Me', [
       { op: 'add', path: `${WSO2}:verifiedMobileNumbers`, value: OLD },
     ]);
-    expect(wso2Of(json(response)).verifiedMobileNumbers).toBe(OLD);
+    expect(wso2Of(json(response)).verifiedMobileNumbers).toEqual([OLD]);
     expect(await t.deliver()).toEqual([]);
   });
 });
 
 describe('MULTIPLE_MOBILE_NUMBERS=false', () => {
   it('the list attributes are not writable: 400 mutability', async () => {
-    const t = await startVerificationApp();
+    const t = await startVerificationApp({ env: { MULTIPLE_MOBILE_NUMBERS: 'false' } });
     try {
       const bob = await createUser(t, 'bob', { phoneNumbers: [{ type: 'mobile', value: OLD }] });
       const response = await t.patch(bob.auth, '/scim2/Me', [
@@ -160,6 +162,64 @@ describe('MULTIPLE_MOBILE_NUMBERS=false', () => {
       expect(await t.deliver()).toEqual([]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('multiple mobile numbers by default, and turned on later', () => {
+  it('are on without any setting (WSO2 7.x): the seed list request sends a code', async () => {
+    const t = await startVerificationApp();
+    try {
+      const bob = await createUser(t, 'bob', {
+        phoneNumbers: [{ type: 'mobile', value: OLD }],
+        [WSO2]: { mobileNumbers: [OLD], verifiedMobileNumbers: [OLD] },
+      });
+      const response = await t.patch(t.adminAuth, `/scim2/Users/${bob.id}`, [
+        { op: 'replace', value: { [WSO2]: { verifiedMobileNumbers: `${OLD},${NEW}` } } },
+      ]);
+      expect(response.statusCode).toBe(200);
+      expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(NEW);
+      expect((await t.deliver()).map((sms) => sms.to)).toEqual([NEW]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("after the README walkthrough with them off, a restart with them on accepts the README's list request", async () => {
+    const database = await createTestDatabase();
+    try {
+      const off = await startVerificationApp({ database, env: { MULTIPLE_MOBILE_NUMBERS: 'false' } });
+      let bob: Awaited<ReturnType<typeof createUser>>;
+      try {
+        bob = await createUser(off, 'bob123', { phoneNumbers: [{ type: 'mobile', value: OLD }] });
+        await off.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
+        const code = codeIn((await off.deliver())[0]?.content ?? '');
+        expect((await off.post(bob.auth, ME_VALIDATE, { code })).statusCode).toBe(202);
+      } finally {
+        await off.close();
+      }
+      const on = await startVerificationApp({ database, env: { MULTIPLE_MOBILE_NUMBERS: 'true' } });
+      try {
+        const response = await on.patch(on.adminAuth, `/scim2/Users/${bob.id}`, [
+          { op: 'replace', value: { [WSO2]: { verifiedMobileNumbers: `${OLD},${NEW}` } } },
+        ]);
+        expect(response.statusCode).toBe(200);
+        const body = json(response);
+        // NEW, verified before the lists existed, counts as verified: only OLD needs a code.
+        expect(mobileOf(body)).toBe(NEW);
+        expect(enterpriseOf(body)).toMatchObject({ phoneVerified: true, pendingMobileNumber: OLD });
+        expect(listsOf(body)).toEqual({ mobileNumbers: [NEW], verifiedMobileNumbers: [NEW] });
+        const sent = await on.deliver();
+        expect(sent.map((sms) => sms.to)).toEqual([OLD]);
+        expect((await on.post(bob.auth, ME_VALIDATE, { code: codeIn(sent[0]?.content ?? '') })).statusCode).toBe(202);
+        const after = json(await on.get(bob.auth, '/scim2/Me'));
+        expect(mobileOf(after)).toBe(NEW);
+        expect(listsOf(after)).toEqual({ mobileNumbers: [NEW, OLD], verifiedMobileNumbers: [NEW, OLD] });
+      } finally {
+        await on.close();
+      }
+    } finally {
+      await database.close();
     }
   });
 });

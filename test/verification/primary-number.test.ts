@@ -111,7 +111,7 @@ describe('primary mobile number change (MOBILE_VERIFICATION_ON_UPDATE)', () => {
     expect(t.logs.join('\n')).not.toContain(code);
   });
 
-  it('sends no code when the number is already the verified primary, and clears a pending change', async () => {
+  it('sends no code when the verified primary is sent again; a pending change stays (no change)', async () => {
     const bob = await newUser();
     await t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
     const code = codeIn((await t.deliver())[0]?.content ?? '');
@@ -121,21 +121,76 @@ describe('primary mobile number change (MOBILE_VERIFICATION_ON_UPDATE)', () => {
     const back = await t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
     expect(back.statusCode).toBe(200);
     expect(mobileOf(json(back))).toBe(NEW);
-    expect(enterpriseOf(json(back)).pendingMobileNumber).toBeUndefined();
+    expect(enterpriseOf(json(back)).pendingMobileNumber).toBe('0777777777');
     expect(await t.deliver()).toEqual([]);
   });
 
-  it('sends a code when an unverified primary is sent again, so it can be verified', async () => {
+  it('the current primary sent again is no change: no SMS, verified or not (PATCH and PUT, /Users and /Me)', async () => {
     const bob = await newUser();
-    const response = await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]);
-    expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(OLD);
+    const put = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: bob.body.userName,
+      phoneNumbers: [{ type: 'mobile', value: OLD }],
+    };
+    for (let run = 0; run < 3; run++) {
+      const responses = [
+        await t.patch(bob.auth, '/scim2/Me', [replaceMobile(OLD)]),
+        await t.patch(t.adminAuth, `/scim2/Users/${bob.id}`, [
+          { op: 'replace', path: 'phoneNumbers[type eq "mobile"].value', value: OLD },
+        ]),
+        await t.app.inject({
+          method: 'PUT',
+          url: `/scim2/Users/${bob.id}`,
+          headers: { authorization: t.adminAuth, 'content-type': 'application/scim+json' },
+          payload: put,
+        }),
+      ];
+      for (const response of responses) {
+        expect(response.statusCode).toBe(200);
+        expect(mobileOf(json(response))).toBe(OLD);
+        expect(enterpriseOf(json(response)).pendingMobileNumber).toBeUndefined();
+      }
+    }
+    expect(await t.deliver()).toEqual([]);
+    const codes = await t.db.selectFrom('verification_codes').select('id').where('user_id', '=', bob.id).execute();
+    expect(codes).toEqual([]);
+  });
+
+  it('the pending number sent again is a resend: within the cooldown it keeps the code and sends nothing', async () => {
+    const bob = await newUser();
+    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
+    const code = codeIn((await t.deliver())[0]?.content ?? '');
+    const repeats = await Promise.all(
+      Array.from({ length: 9 }, () => t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)])),
+    );
+    for (const response of repeats) {
+      expect(response.statusCode).toBe(200);
+      expect(enterpriseOf(json(response)).pendingMobileNumber).toBe(NEW);
+    }
+    expect(await t.deliver()).toEqual([]);
+    t.clock.advance(30_000);
+    await t.patch(t.adminAuth, `/scim2/Users/${bob.id}`, [replaceMobile(NEW)]);
+    expect(await t.deliver()).toEqual([]);
+    // The code first sent still works.
+    expect((await t.post(bob.auth, '/api/identity/user/v1.0/me/validate-code', { code })).statusCode).toBe(202);
+    expect(mobileOf(json(await t.get(bob.auth, '/scim2/Me')))).toBe(NEW);
+  });
+
+  it('the pending number sent again after the cooldown gets a fresh code, like a resend', async () => {
+    const bob = await newUser();
+    await t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)]);
+    const first = codeIn((await t.deliver())[0]?.content ?? '');
+    t.clock.advance(60_000);
+    expect((await t.patch(bob.auth, '/scim2/Me', [replaceMobile(NEW)])).statusCode).toBe(200);
     const sent = await t.deliver();
-    expect(sent.map((sms) => sms.to)).toEqual([OLD]);
-    const validated = await t.post(bob.auth, '/api/identity/user/v1.0/me/validate-code', {
-      code: codeIn(sent[0]?.content ?? ''),
-    });
-    expect(validated.statusCode).toBe(202);
-    expect(enterpriseOf(json(await t.get(bob.auth, '/scim2/Me'))).phoneVerified).toBe(true);
+    expect(sent.map((sms) => sms.to)).toEqual([NEW]);
+    const second = codeIn(sent[0]?.content ?? '');
+    if (second !== first) {
+      expect((await t.post(bob.auth, '/api/identity/user/v1.0/me/validate-code', { code: first })).statusCode).toBe(
+        400,
+      );
+    }
+    expect((await t.post(bob.auth, '/api/identity/user/v1.0/me/validate-code', { code: second })).statusCode).toBe(202);
   });
 
   it('a second change replaces the pending number and kills the earlier code', async () => {

@@ -52,11 +52,12 @@ export function createCustomHttpProvider(settings: CustomHttpSettings, options: 
   return {
     name: 'custom',
     async send(message: SmsMessage): Promise<SmsSendResult> {
-      const body = template.render({ body: message.body, mobile: message.to });
+      const body = template.render({ body: message.body, mobile: message.to, messageId: message.idempotencyKey });
       try {
         const response = await request(url, {
           method: settings.method,
-          headers,
+          // The same key on every attempt of one message: a gateway that honours it drops the duplicate.
+          headers: { ...headers, 'idempotency-key': message.idempotencyKey },
           body,
           dispatcher,
           // The per-phase timeouts do not bound a server that trickles bytes; this bounds the whole call.

@@ -3,6 +3,8 @@ import type { CustomContentType } from './sms-provider.js';
 export interface PayloadValues {
   body: string;
   mobile: string;
+  /** Stable across retries of one message, so a gateway can drop a duplicate. */
+  messageId: string;
 }
 
 export interface PayloadTemplate {
@@ -16,17 +18,18 @@ type Segment =
   | { kind: 'placeholder'; name: PlaceholderName; insideJsonString: boolean };
 
 const PLACEHOLDER = /^\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/;
-const KNOWN_PLACEHOLDERS: readonly string[] = ['body', 'mobile'];
+const KNOWN_PLACEHOLDERS: readonly string[] = ['body', 'mobile', 'messageId'];
 
 // Values chosen to break naive substitution: quotes, backslashes, control characters, braces,
 // form delimiters, non-BMP characters and the line separators JavaScript once treated as newlines.
 const HOSTILE_SAMPLE: PayloadValues = {
   body: 'Code: "12\\34"\n\t}{{body}}&a=b \u2028 é 😀 </script>',
   mobile: '+94"77\\1234567\r\n',
+  messageId: '"}{\\',
 };
 
 /**
- * Compiles a WSO2-style custom-provider payload template with `{{body}}` and `{{mobile}}`.
+ * Compiles a WSO2-style custom-provider payload template with `{{body}}`, `{{mobile}}` and `{{messageId}}`.
  * Throws an Error explaining the problem when the template cannot work.
  */
 export function compilePayloadTemplate(template: string, contentType: CustomContentType): PayloadTemplate {
@@ -138,7 +141,9 @@ function matchPlaceholder(template: string, index: number): { name: PlaceholderN
   if (match === null || name === undefined) return undefined;
   if (!isPlaceholderName(name)) {
     // Typos such as {{Body}} or {{otp}} would otherwise be sent verbatim to the gateway.
-    throw new Error(`payload template has an unknown placeholder {{${name}}}; only {{body}} and {{mobile}} exist`);
+    throw new Error(
+      `payload template has an unknown placeholder {{${name}}}; only {{body}}, {{mobile}} and {{messageId}} exist`,
+    );
   }
   return { name, length: match[0].length };
 }
@@ -149,9 +154,9 @@ function isPlaceholderName(name: string): name is PlaceholderName {
 
 // RFC 9110 field-name token.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: no control characters except horizontal tab (RFC 9110 §5.5); CR/LF/NUL would split the request.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const FORBIDDEN_VALUE_CHARS = /[\u0000-\u0008\u000A-\u001F\u007F]/;
+// Field values: visible octets, space and tab only (RFC 9110 §5.5); CR/LF/NUL would split the request, and
+// characters beyond one octet cannot be sent at all (the HTTP client refuses them at every delivery).
+const FORBIDDEN_VALUE_CHARS = /[^\t\x20-\x7E\x80-\xFF]/;
 // Framing and hop-by-hop headers belong to the HTTP client; content-type follows the configured Content Type.
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'content-length',
@@ -164,6 +169,8 @@ export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'te',
   'trailer',
   'content-type',
+  // Set per message (its stable reference); a configured value would be the same for every message.
+  'idempotency-key',
 ]);
 
 /**
@@ -193,6 +200,7 @@ function parseHeaderItem(item: string, position: number): [string, string] {
   if (name === '') throw new Error(`header ${position} has an empty name`);
   if (!HEADER_NAME.test(name)) throw new Error(`header ${position} has an invalid name`);
   if (RESERVED_HEADERS.has(name)) throw new Error(`header "${name}" is set by the server and cannot be configured`);
-  if (FORBIDDEN_VALUE_CHARS.test(value)) throw new Error(`header "${name}" has a value with control characters`);
+  if (FORBIDDEN_VALUE_CHARS.test(value))
+    throw new Error(`header "${name}" has a value with control characters or characters HTTP cannot carry`);
   return [name, value];
 }

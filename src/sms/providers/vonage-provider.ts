@@ -75,6 +75,8 @@ function smsParams(sender: string, message: SmsMessage): SmsParams {
     to: stripPlus(message.to),
     from: /^\+\d+$/.test(sender) ? stripPlus(sender) : sender,
     text: message.body,
+    // Vonage's client-ref: the same on every attempt of one message, so duplicates can be recognised.
+    clientRef: message.idempotencyKey,
   };
   // Without type=unicode, characters outside GSM-7 arrive as '?'.
   return /^[\x20-\x7E\n\r]*$/.test(message.body) ? params : { ...params, type: UNICODE };
