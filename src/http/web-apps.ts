@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { permit } from '../auth/permissions.js';
 
 /** The browser applications, each built by Vite into dist/web/<name> (`npm run build`). */
@@ -61,19 +61,25 @@ export async function webAppRoutes(app: FastifyInstance): Promise<void> {
     const root = path.join(WEB_DIST_DIR, name);
     const built = existsSync(path.join(root, 'index.html'));
     const options = { config: PUBLIC, schema: { hide: true } };
-    app.get(`/${name}`, options, async (request, reply) => {
-      const query = request.url.indexOf('?');
-      return reply.redirect(`/${name}/${query === -1 ? '' : request.url.slice(query)}`, 301);
-    });
-    app.get<{ Params: { '*': string } }>(`/${name}/*`, options, async (request, reply) => {
+    const serve = async (file: string, reply: FastifyReply) => {
       if (!built) {
         return reply
           .code(503)
           .type('text/plain; charset=utf-8')
           .send(`The ${name} application is not built: run "npm run build" (npm start builds it when needed).`);
       }
-      const file = request.params['*'];
       return reply.sendFile(file === '' || file.endsWith('/') ? `${file}index.html` : file, root);
+    };
+    // The router ignores a trailing slash, so `/name/` arrives here too: only `/name` itself is redirected,
+    // because the page's relative asset URLs need the slash.
+    app.get(`/${name}`, options, async (request, reply) => {
+      const query = request.url.indexOf('?');
+      const pathname = query === -1 ? request.url : request.url.slice(0, query);
+      if (pathname.endsWith('/')) return serve('', reply);
+      return reply.redirect(`/${name}/${query === -1 ? '' : request.url.slice(query)}`, 301);
     });
+    app.get<{ Params: { '*': string } }>(`/${name}/*`, options, async (request, reply) =>
+      serve(request.params['*'], reply),
+    );
   }
 }
