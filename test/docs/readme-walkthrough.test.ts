@@ -35,13 +35,18 @@ describe("the README's walkthrough", { timeout: 180_000 }, () => {
     });
     await resetAdministratorPassword(testApp.db, 'admin', 'the-admin-password', new Date());
     base = (await testApp.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-    // The reader's phone: the code of the newest SMS the fake gateway received, once one arrived.
+    // The reader's phone: the code of the newest SMS the fake gateway received, once a new one arrived and
+    // nothing more is on its way (a resend's SMS may arrive after the first one: the older code is dead).
     let read = 0;
     inbox = createServer(async (_request, response) => {
       const deadline = Date.now() + 20_000;
-      while (testApp.gateway.requests.length <= read && Date.now() < deadline) {
-        await testApp.app.smsDispatcher.dispatchDueMessages();
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      let seen = -1;
+      while (Date.now() < deadline) {
+        const sent = await testApp.app.smsDispatcher.dispatchDueMessages();
+        const received = testApp.gateway.requests.length;
+        if (sent === 0 && received > read && received === seen) break;
+        seen = received;
+        await new Promise((resolve) => setTimeout(resolve, 300));
       }
       read = testApp.gateway.requests.length;
       const latest = testApp.gateway.requests.at(-1)?.json as { content?: string } | undefined;
