@@ -95,6 +95,10 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
       await reportProviderUnavailable(error);
       return 0;
     }
+    if (unavailableReason !== null) {
+      log.info('an SMS provider is usable again; sending queued messages');
+      unavailableReason = null;
+    }
     let attempted = 0;
     for (;;) {
       const now = clock.now();
@@ -155,10 +159,14 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
     return allowance;
   }
 
+  /** The reason last logged as an error, so a poll loop logs it once, not every few seconds. */
+  let unavailableReason: string | null = null;
+
   async function reportProviderUnavailable(error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : 'unknown error';
-    if (await hasDueSms(db, clock.now())) {
+    if (reason !== unavailableReason && (await hasDueSms(db, clock.now()))) {
       log.error({ reason }, 'no usable SMS provider; due messages stay queued');
+      unavailableReason = reason;
     } else {
       log.debug({ reason }, 'no usable SMS provider');
     }

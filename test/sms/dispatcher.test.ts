@@ -373,7 +373,7 @@ describe('SMS dispatcher lifecycle', () => {
     }
   });
 
-  it('leaves messages queued and logs an error when production has no provider', async () => {
+  it('leaves messages queued and logs one error when production has no provider', async () => {
     const t = await startTestApp({ env: { NODE_ENV: 'production', SMS_PROVIDER: '' } });
     try {
       const id = await queue(t.db, t.clock, 'Your code is 151515');
@@ -386,6 +386,12 @@ describe('SMS dispatcher lifecycle', () => {
         expect.objectContaining({ level: 50, msg: 'no usable SMS provider; due messages stay queued' }),
       );
       expect(errors.find((line) => line.reason !== undefined)?.reason).toMatch(/No SMS provider is configured/);
+
+      // Every poll finds the same reason: it is an error once, not once per poll.
+      await t.app.smsDispatcher.dispatchDueMessages();
+      await t.app.smsDispatcher.dispatchDueMessages();
+      const logged = t.logs.filter((line) => line.includes('no usable SMS provider; due messages stay queued'));
+      expect(logged).toHaveLength(1);
     } finally {
       await t.close();
     }
