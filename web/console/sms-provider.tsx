@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
+import { Messages } from '../shared/messages';
 import { messageOf } from '../shared/mobile-numbers';
 
 const SENDERS = '/api/server/v1/notification-senders/sms';
@@ -7,6 +8,12 @@ const SENDER_NAME = 'SMSPublisher';
 
 type Provider = 'Twilio' | 'Vonage' | 'Custom';
 const PROVIDERS: Provider[] = ['Twilio', 'Vonage', 'Custom'];
+
+/** What each account-based provider calls its key and its secret. */
+const ACCOUNT_FIELDS = {
+  Twilio: { key: 'Account SID', secret: 'Auth Token' },
+  Vonage: { key: 'API Key', secret: 'API Secret' },
+} as const;
 
 interface Sender {
   name: string;
@@ -165,11 +172,11 @@ export function SmsProviderPage() {
               void save();
             }}
           >
-            {tab === 'Twilio' && (
+            {tab !== 'Custom' && (
               <>
-                <label for="key">Account SID</label>
+                <label for="key">{ACCOUNT_FIELDS[tab].key}</label>
                 <input id="key" value={form.key} onInput={set('key')} autocomplete="off" />
-                <label for="secret">Auth Token</label>
+                <label for="secret">{ACCOUNT_FIELDS[tab].secret}</label>
                 <input
                   id="secret"
                   type="password"
@@ -177,24 +184,7 @@ export function SmsProviderPage() {
                   onInput={set('secret')}
                   autocomplete="new-password"
                 />
-                {secretHint('The Auth Token')}
-                <label for="sender">Sender</label>
-                <input id="sender" value={form.sender} onInput={set('sender')} />
-              </>
-            )}
-            {tab === 'Vonage' && (
-              <>
-                <label for="key">API Key</label>
-                <input id="key" value={form.key} onInput={set('key')} autocomplete="off" />
-                <label for="secret">API Secret</label>
-                <input
-                  id="secret"
-                  type="password"
-                  value={form.secret}
-                  onInput={set('secret')}
-                  autocomplete="new-password"
-                />
-                {secretHint('The API Secret')}
+                {secretHint(`The ${ACCOUNT_FIELDS[tab].secret}`)}
                 <label for="sender">Sender</label>
                 <input id="sender" value={form.sender} onInput={set('sender')} />
               </>
@@ -255,18 +245,7 @@ export function SmsProviderPage() {
           <button type="submit">Send test SMS</button>
         </form>
       </section>
-      <div aria-live="polite">
-        {notice !== undefined && (
-          <p class="notice" role="status">
-            {notice}
-          </p>
-        )}
-        {error !== undefined && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <Messages notice={notice} error={error} />
     </>
   );
 }

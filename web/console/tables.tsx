@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
 import { messageOf } from '../shared/mobile-numbers';
@@ -35,6 +36,98 @@ function useListing<T>(path: string, listKey: string, filters: Record<string, st
 
 const time = (iso: string | null) => (iso === null ? '—' : new Date(iso).toLocaleString());
 
+type Listing<T> = ReturnType<typeof useListing<T>>;
+
+interface ListingTableProps<T> {
+  title: string;
+  /** The table's accessible name, when it differs from the title. */
+  tableLabel?: string;
+  hint?: string;
+  listing: Listing<T>;
+  filters: ComponentChildren;
+  columns: readonly string[];
+  row: (item: T) => ComponentChildren;
+}
+
+/** The page every listing shares: filters with Refresh, the error, the table and the pager. */
+function ListingTable<T>({ title, tableLabel, hint, listing, filters, columns, row }: ListingTableProps<T>) {
+  return (
+    <section class="card">
+      <h1>{title}</h1>
+      {hint !== undefined && <p class="hint">{hint}</p>}
+      <div class="filters">
+        {filters}
+        <button type="button" class="secondary" onClick={listing.refresh}>
+          Refresh
+        </button>
+      </div>
+      {listing.error !== undefined && (
+        <p class="error" role="alert">
+          {listing.error}
+        </p>
+      )}
+      <table aria-label={tableLabel ?? title}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column}>{column}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{listing.page?.items.map(row)}</tbody>
+      </table>
+      {listing.page !== undefined && (
+        <Pager
+          startIndex={listing.startIndex}
+          count={PAGE_SIZE}
+          total={listing.page.totalResults}
+          onPage={listing.setStartIndex}
+        />
+      )}
+    </section>
+  );
+}
+
+interface FilterProps {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+}
+
+function ChoiceFilter({ label, value, onChange, choices }: FilterProps & { choices: readonly string[] }) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+        <option value="">Any</option>
+        {choices.map((choice) => (
+          <option key={choice} value={choice}>
+            {choice}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function TextFilter({ label, value, onChange, placeholder }: FilterProps & { placeholder: string }) {
+  return (
+    <label>
+      {label}
+      <input value={value} onChange={(e) => onChange(e.currentTarget.value)} placeholder={placeholder} />
+    </label>
+  );
+}
+
+function TimeFilter({ label, value, onChange }: FilterProps) {
+  return (
+    <label>
+      {label}
+      <input type="datetime-local" value={value} onChange={(e) => onChange(e.currentTarget.value)} />
+    </label>
+  );
+}
+
 interface Delivery {
   id: string;
   userId: string | null;
@@ -53,72 +146,33 @@ export function DeliveriesPage() {
   const [userId, setUserId] = useState('');
   const listing = useListing<Delivery>(`${SERVER}/sms-deliveries`, 'deliveries', { state, userId });
   return (
-    <section class="card">
-      <h1>SMS deliveries</h1>
-      <div class="filters">
-        <label>
-          State
-          <select value={state} onChange={(e) => setState(e.currentTarget.value)}>
-            <option value="">Any</option>
-            {['queued', 'sending', 'sent', 'failed'].map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          User ID
-          <input value={userId} onChange={(e) => setUserId(e.currentTarget.value)} placeholder="any user" />
-        </label>
-        <button type="button" class="secondary" onClick={listing.refresh}>
-          Refresh
-        </button>
-      </div>
-      {listing.error !== undefined && (
-        <p class="error" role="alert">
-          {listing.error}
-        </p>
+    <ListingTable
+      title="SMS deliveries"
+      listing={listing}
+      filters={
+        <>
+          <ChoiceFilter label="State" value={state} onChange={setState} choices={DELIVERY_STATES} />
+          <TextFilter label="User ID" value={userId} onChange={setUserId} placeholder="any user" />
+        </>
+      }
+      columns={['Created', 'To', 'Purpose', 'State', 'Attempts', 'Provider', 'Sent', 'Last error']}
+      row={(delivery) => (
+        <tr key={delivery.id}>
+          <td>{time(delivery.createdAt)}</td>
+          <td class="mono">{delivery.to}</td>
+          <td>{delivery.purpose}</td>
+          <td>{delivery.state}</td>
+          <td>{delivery.attempts}</td>
+          <td>{delivery.provider ?? '—'}</td>
+          <td>{time(delivery.sentAt)}</td>
+          <td>{delivery.lastError ?? ''}</td>
+        </tr>
       )}
-      <table aria-label="SMS deliveries">
-        <thead>
-          <tr>
-            <th>Created</th>
-            <th>To</th>
-            <th>Purpose</th>
-            <th>State</th>
-            <th>Attempts</th>
-            <th>Provider</th>
-            <th>Sent</th>
-            <th>Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {listing.page?.items.map((delivery) => (
-            <tr key={delivery.id}>
-              <td>{time(delivery.createdAt)}</td>
-              <td class="mono">{delivery.to}</td>
-              <td>{delivery.purpose}</td>
-              <td>{delivery.state}</td>
-              <td>{delivery.attempts}</td>
-              <td>{delivery.provider ?? '—'}</td>
-              <td>{time(delivery.sentAt)}</td>
-              <td>{delivery.lastError ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {listing.page !== undefined && (
-        <Pager
-          startIndex={listing.startIndex}
-          count={PAGE_SIZE}
-          total={listing.page.totalResults}
-          onPage={listing.setStartIndex}
-        />
-      )}
-    </section>
+    />
   );
 }
+
+const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'expired'];
 
 interface AuditEvent {
   id: string;
@@ -136,6 +190,7 @@ const AUDIT_TYPES = [
   'VERIFICATION_STARTED',
   'CODE_SENT',
   'DELIVERY_FAILED',
+  'DELIVERY_EXPIRED',
   'CODE_RESENT',
   'WRONG_CODE',
   'CODE_LOCKED',
@@ -143,6 +198,9 @@ const AUDIT_TYPES = [
   'CODE_EXPIRED',
   'VERIFICATION_SKIPPED',
   'PRIVILEGED_BYPASS',
+  'VERIFICATION_CANCELLED',
+  'PHONE_VERIFIED_SET',
+  'ACCOUNT_LOCKED',
 ];
 
 export function AuditPage() {
@@ -155,72 +213,30 @@ export function AuditPage() {
     from: from === '' ? '' : new Date(from).toISOString(),
   });
   return (
-    <section class="card">
-      <h1>Audit</h1>
-      <div class="filters">
-        <label>
-          Event type
-          <select value={type} onChange={(e) => setType(e.currentTarget.value)}>
-            <option value="">Any</option>
-            {AUDIT_TYPES.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          User ID
-          <input value={userId} onChange={(e) => setUserId(e.currentTarget.value)} placeholder="any user" />
-        </label>
-        <label>
-          Since
-          <input type="datetime-local" value={from} onChange={(e) => setFrom(e.currentTarget.value)} />
-        </label>
-        <button type="button" class="secondary" onClick={listing.refresh}>
-          Refresh
-        </button>
-      </div>
-      {listing.error !== undefined && (
-        <p class="error" role="alert">
-          {listing.error}
-        </p>
+    <ListingTable
+      title="Audit"
+      tableLabel="Audit events"
+      listing={listing}
+      filters={
+        <>
+          <ChoiceFilter label="Event type" value={type} onChange={setType} choices={AUDIT_TYPES} />
+          <TextFilter label="User ID" value={userId} onChange={setUserId} placeholder="any user" />
+          <TimeFilter label="Since" value={from} onChange={setFrom} />
+        </>
+      }
+      columns={['Time', 'Event', 'User', 'By', 'Number', 'Client IP', 'Details']}
+      row={(event) => (
+        <tr key={event.id}>
+          <td>{time(event.occurredAt)}</td>
+          <td>{event.type}</td>
+          <td class="mono">{event.userId ?? '—'}</td>
+          <td>{event.persona ?? '—'}</td>
+          <td class="mono">{event.maskedNumber ?? '—'}</td>
+          <td class="mono">{event.clientIp ?? '—'}</td>
+          <td class="mono">{event.details === null ? '' : JSON.stringify(event.details)}</td>
+        </tr>
       )}
-      <table aria-label="Audit events">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Event</th>
-            <th>User</th>
-            <th>By</th>
-            <th>Number</th>
-            <th>Client IP</th>
-            <th>Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {listing.page?.items.map((event) => (
-            <tr key={event.id}>
-              <td>{time(event.occurredAt)}</td>
-              <td>{event.type}</td>
-              <td class="mono">{event.userId ?? '—'}</td>
-              <td>{event.persona ?? '—'}</td>
-              <td class="mono">{event.maskedNumber ?? '—'}</td>
-              <td class="mono">{event.clientIp ?? '—'}</td>
-              <td class="mono">{event.details === null ? '' : JSON.stringify(event.details)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {listing.page !== undefined && (
-        <Pager
-          startIndex={listing.startIndex}
-          count={PAGE_SIZE}
-          total={listing.page.totalResults}
-          onPage={listing.setStartIndex}
-        />
-      )}
-    </section>
+    />
   );
 }
 
@@ -235,49 +251,19 @@ export function InboxPage() {
   const [to, setTo] = useState('');
   const listing = useListing<InboxMessage>(`${SERVER}/sms-inbox`, 'messages', { to });
   return (
-    <section class="card">
-      <h1>SMS inbox</h1>
-      <p class="hint">Development only (SMS_PROVIDER=inbox): the messages the server would have sent.</p>
-      <div class="filters">
-        <label>
-          Number
-          <input value={to} onChange={(e) => setTo(e.currentTarget.value)} placeholder="any number" />
-        </label>
-        <button type="button" class="secondary" onClick={listing.refresh}>
-          Refresh
-        </button>
-      </div>
-      {listing.error !== undefined && (
-        <p class="error" role="alert">
-          {listing.error}
-        </p>
+    <ListingTable
+      title="SMS inbox"
+      hint="Development only (SMS_PROVIDER=inbox): the messages the server would have sent."
+      listing={listing}
+      filters={<TextFilter label="Number" value={to} onChange={setTo} placeholder="any number" />}
+      columns={['Number', 'Text', 'Time']}
+      row={(message) => (
+        <tr key={message.id}>
+          <td class="mono">{message.to}</td>
+          <td>{message.text}</td>
+          <td>{time(message.createdAt)}</td>
+        </tr>
       )}
-      <table aria-label="SMS inbox">
-        <thead>
-          <tr>
-            <th>Number</th>
-            <th>Text</th>
-            <th>Time</th>
-          </tr>
-        </thead>
-        <tbody>
-          {listing.page?.items.map((message) => (
-            <tr key={message.id}>
-              <td class="mono">{message.to}</td>
-              <td>{message.text}</td>
-              <td>{time(message.createdAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {listing.page !== undefined && (
-        <Pager
-          startIndex={listing.startIndex}
-          count={PAGE_SIZE}
-          total={listing.page.totalResults}
-          onPage={listing.setStartIndex}
-        />
-      )}
-    </section>
+    />
   );
 }

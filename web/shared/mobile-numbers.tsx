@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from './api';
+import { Messages } from './messages';
 import { mobileOf, type ScimUser, setNumberLists, setPrimaryMobile } from './scim-user';
 
 /** Whose numbers these are: the signed-in user (/scim2/Me, /me/ code routes) or a user an administrator manages. */
@@ -295,18 +296,7 @@ export function MobileNumbers(props: { target: MobileTarget; onChange?: (user: S
         </button>
       </form>
 
-      <div aria-live="polite">
-        {notice !== undefined && (
-          <p class="notice" role="status">
-            {notice}
-          </p>
-        )}
-        {error !== undefined && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      <Messages notice={notice} error={error} />
     </section>
   );
 }
