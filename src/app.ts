@@ -30,6 +30,7 @@ import { oauthRoutes } from './oauth/token-routes.js';
 import { bulkRoutes } from './scim/bulk-routes.js';
 import { discoveryRoutes } from './scim/discovery-routes.js';
 import { groupRoutes } from './scim/group-routes.js';
+import { SCIM_JSON as SCIM_MEDIA_TYPE } from './scim/responses.js';
 import { userRoutes } from './scim/user-routes.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import type { SecretKeys } from './shared/secret-keys.js';
@@ -170,7 +171,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     return503OnClosing: true,
     // Clients (Okta among them) address collections with a trailing slash: /scim2/Users/ is /scim2/Users.
-    routerOptions: { ignoreTrailingSlash: true },
+    // Microsoft's SCIM test collection writes /scim2/users: paths match in any case (ids keep theirs).
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
     trustProxy: trustedProxiesOf(config.TRUST_PROXY),
     // Malformed URLs are refused before routing; answer them in the format of the URL's family too.
     frameworkErrors: (error, request, reply) =>
@@ -186,6 +188,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // RFC 7644 section 8.1 registers application/scim+json without parameters (clients compare it exactly);
+    // Fastify appends "; charset=utf-8" to every JSON type it sends.
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith(SCIM_MEDIA_TYPE)) reply.header('content-type', SCIM_MEDIA_TYPE);
   });
   // SCIM clients send application/scim+json, or no content type at all. Only JSON is accepted:
   // Fastify's built-in text/plain parser would turn a text body into a string (400, not 415).

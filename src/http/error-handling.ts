@@ -29,7 +29,7 @@ export function sendError(error: AppError, format: ErrorFormat, request: Fastify
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   reply.code(error.status);
   if (format === 'scim') {
-    return reply.type('application/scim+json; charset=utf-8').send(scimErrorBody(error));
+    return reply.type('application/scim+json').send(scimErrorBody(error));
   }
   return reply.type('application/json; charset=utf-8').send(identityErrorBody(error, request.id));
 }

@@ -6,6 +6,7 @@ import { AppError } from '../errors/app-error.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import type { BulkLimits } from './bulk-routes.js';
 import { CORE_GROUP_SCHEMA, coreGroupSchema, userGroupsAttribute } from './group-schema.js';
+import { SCIM_JSON } from './responses.js';
 import { LIST_RESPONSE_SCHEMA, MAX_PAGE_SIZE, MAX_PATCH_OPERATIONS, ScimErrorResponses } from './schemas.js';
 import {
   CORE_USER_SCHEMA,
@@ -16,7 +17,6 @@ import {
   WSO2_USER_SCHEMA,
 } from './user-schema.js';
 
-const SCIM_JSON = 'application/scim+json; charset=utf-8';
 const AnyObject = Type.Object({}, { additionalProperties: true });
 const discoveryResponses = { 200: AnyObject, ...ScimErrorResponses };
 

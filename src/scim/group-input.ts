@@ -20,16 +20,30 @@ export function groupAttributeOf(key: string): Known | undefined {
   return KNOWN.find((known) => known.toLowerCase() === name);
 }
 
+/**
+ * A body's attributes, with those nested under the core schema URN (`{"urn:...:core:2.0:Group": {"displayName":
+ * ...}}`, as some clients write them; RFC 7643 section 3 qualifies attribute names by their schema) lifted up.
+ */
+export function coreEntries(body: ScimObject): ScimObject {
+  const entries = Object.entries(body).flatMap(([key, value]) =>
+    key.toLowerCase() === CORE_GROUP_SCHEMA.toLowerCase() && isObject(value) ? Object.entries(value) : [[key, value]],
+  );
+  // fromEntries defines own properties: a "__proto__" key stays a key, never a prototype.
+  return Object.fromEntries(entries);
+}
+
 /** The keys a write ignores: not a Group attribute the client may set (logged by the route). */
 export function ignoredKeys(body: ScimObject): string[] {
-  return Object.keys(body).filter((key) => groupAttributeOf(key) === undefined && !IGNORED.has(key.toLowerCase()));
+  return Object.keys(coreEntries(body)).filter(
+    (key) => groupAttributeOf(key) === undefined && !IGNORED.has(key.toLowerCase()),
+  );
 }
 
 /** A POST or PUT body as a domain input. `schemas`, when given, must name the Group schema. */
 export function toGroupInput(body: ScimObject): GroupInput {
   assertGroupSchemas(body);
   const input: GroupInput = { displayName: undefined, members: [] };
-  for (const [key, value] of Object.entries(body)) {
+  for (const [key, value] of Object.entries(coreEntries(body))) {
     switch (groupAttributeOf(key)) {
       case 'displayName':
         input.displayName = value;

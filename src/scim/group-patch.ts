@@ -16,8 +16,9 @@ import {
   quoted,
   splitAttributePath,
 } from './filter-parser.js';
-import { groupAttributeOf, toMemberInputs } from './group-input.js';
+import { coreEntries, groupAttributeOf, ignoredKeys, toMemberInputs } from './group-input.js';
 import { CORE_GROUP_SCHEMA } from './group-schema.js';
+import { shorten } from './user-values.js';
 
 export interface PatchOperation {
   op: string;
@@ -33,19 +34,23 @@ function opKind(op: string): OpKind {
   throw new AppError('INVALID_SYNTAX', `Unsupported PATCH op ${quoted(op)}`);
 }
 
-/** The operations, in order, as domain commands; any malformed operation fails the whole request. */
-export function toGroupChanges(operations: readonly PatchOperation[]): GroupChange[] {
+/**
+ * The operations, in order, as domain commands; any malformed operation fails the whole request. Attributes the
+ * server does not define, in a value or named by a well-formed path, are ignored and their names collected.
+ */
+export function toGroupChanges(operations: readonly PatchOperation[], ignored: string[] = []): GroupChange[] {
   return operations.flatMap((operation) => {
     const kind = opKind(operation.op);
-    if (operation.path === undefined) return withoutPath(kind, operation.value);
-    return withPath(kind, operation.path, operation.value);
+    if (operation.path === undefined) return withoutPath(kind, operation.value, ignored);
+    return withPath(kind, operation.path, operation.value, ignored);
   });
 }
 
-function withoutPath(kind: OpKind, value: unknown): GroupChange[] {
+function withoutPath(kind: OpKind, value: unknown, ignored: string[]): GroupChange[] {
   if (kind === 'remove') throw new AppError('NO_TARGET', 'A remove operation needs a path');
   if (!isObject(value)) throw new AppError('INVALID_VALUE', 'Without a path the value must be an object');
-  return Object.entries(value).flatMap(([key, item]) => {
+  ignored.push(...ignoredKeys(value));
+  return Object.entries(coreEntries(value)).flatMap(([key, item]) => {
     const attribute = groupAttributeOf(key);
     // id, schemas, meta and unknown attributes are ignored, as on POST and PUT (Okta echoes `id` back).
     return attribute === undefined ? [] : attributeChanges(kind, attribute, item);
@@ -79,10 +84,21 @@ function memberChanges(kind: OpKind, value: unknown): GroupChange[] {
   }
 }
 
-function withPath(kind: OpKind, path: string, value: unknown): GroupChange[] {
+const MEMBER_SUB_ATTRIBUTES = ['value', '$ref', 'display', 'type'];
+
+function withPath(kind: OpKind, path: string, value: unknown, ignored: string[]): GroupChange[] {
   const parsed = parsePatchPath(path.trim());
   const parts = splitPath(path, parsed.path);
-  if (parts.subAttribute !== undefined || parsed.subAttribute !== undefined) {
+  const subAttribute = parts?.subAttribute ?? parsed.subAttribute;
+  const undefinedSub =
+    parts?.attribute === 'members' &&
+    subAttribute !== undefined &&
+    !MEMBER_SUB_ATTRIBUTES.includes(subAttribute.toLowerCase());
+  if (parts === undefined || undefinedSub) {
+    ignored.push(shorten(path.trim()));
+    return [];
+  }
+  if (subAttribute !== undefined) {
     if (parts.attribute === 'members') {
       throw new AppError('MUTABILITY', "Sub-attributes of 'members' cannot be changed; add or remove the member");
     }
@@ -95,17 +111,16 @@ function withPath(kind: OpKind, path: string, value: unknown): GroupChange[] {
   return filteredMemberChanges(kind, parsed.filter, value);
 }
 
+/** The Group attribute a well-formed path names, or undefined when the server does not define it. */
 function splitPath(original: string, path: string) {
   const parts = splitPathOrInvalid(original, path);
-  if (parts.urn !== undefined && parts.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) {
-    throw new AppError('INVALID_PATH', `Invalid path ${quoted(original)}: unknown schema`);
-  }
+  if (parts.urn !== undefined && parts.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) return undefined;
   const attribute = groupAttributeOf(parts.attribute);
   if (attribute === undefined) {
-    const readOnly = ['id', 'meta'].includes(parts.attribute.toLowerCase());
-    throw readOnly
-      ? new AppError('MUTABILITY', `Attribute '${parts.attribute}' is read-only`)
-      : new AppError('INVALID_PATH', `Invalid path ${quoted(original)}: unknown attribute '${parts.attribute}'`);
+    if (['id', 'meta'].includes(parts.attribute.toLowerCase())) {
+      throw new AppError('MUTABILITY', `Attribute '${parts.attribute}' is read-only`);
+    }
+    return undefined;
   }
   return { attribute, subAttribute: parts.subAttribute };
 }

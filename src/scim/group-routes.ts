@@ -215,7 +215,10 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
       if (!request.body.schemas.includes(PATCH_OP_SCHEMA)) {
         throw new AppError('INVALID_SYNTAX', `The request must use the schema ${PATCH_OP_SCHEMA}`);
       }
-      const changes = toGroupChanges(request.body.Operations);
+      const ignored: string[] = [];
+      const changes = toGroupChanges(request.body.Operations, ignored);
+      if (ignored.length > 0)
+        request.log.debug({ ignored }, 'attributes the Group schema does not define were ignored');
       const group = await groups.changeGroup(request.params.id, ifMatchOf(request), changes);
       const { attributes, excludedAttributes } = request.query;
       if (attributes === undefined && excludedAttributes === undefined) {

@@ -3,7 +3,7 @@ import { isObject } from '../shared/values.js';
 import { type FilterExpression, invalidPath, type PatchPathExpression, parsePatchPath } from './filter-parser.js';
 import type { SchemaDef } from './user-schema.js';
 import { type AttributeDef, CORE_USER_SCHEMA, coreUserSchema, findAttribute, USER_SCHEMAS } from './user-schema.js';
-import { isForbiddenKey, schemaAttributes } from './user-values.js';
+import { isForbiddenKey, schemaAttributes, shorten } from './user-values.js';
 
 /** Where a filter comparison reads from: a sub-attribute, or the item itself for lists of strings. */
 interface FilterOperand {
@@ -34,7 +34,19 @@ export interface ExtensionPath {
   schema: SchemaDef;
 }
 
-export type PatchPath = AttributePath | ExtensionPath;
+/**
+ * A well-formed path naming an attribute, sub-attribute or schema the server does not define: the operation is
+ * ignored, as unknown attributes are on every write (WSO2 and Entra ID expect it).
+ */
+export interface UndefinedPath {
+  kind: 'undefined';
+  name: string;
+}
+
+export type PatchPath = AttributePath | ExtensionPath | UndefinedPath;
+
+/** Thrown while resolving a well-formed name the schema lacks; parsePath turns it into an UndefinedPath. */
+class UndefinedName extends Error {}
 
 const NAME_PATTERN = /^[A-Za-z$][\w$-]*$/;
 
@@ -53,21 +65,32 @@ function splitSchema(path: string, attributePart: string): { schema: SchemaDef; 
     if (lower === urn) return { schema, rest: undefined };
     if (lower.startsWith(`${urn}:`)) return { schema, rest: attributePart.slice(urn.length + 1) };
   }
-  if (attributePart.includes(':')) throw invalidPath(path, 'unknown schema');
+  if (attributePart.includes(':')) {
+    // An attribute of a schema the server does not define (a custom extension): the name after the URN
+    // must still be well formed.
+    const tail = attributePart.slice(attributePart.lastIndexOf(':') + 1);
+    for (const name of tail.split('.')) checkName(path, name);
+    throw new UndefinedName();
+  }
   return { schema: coreUserSchema, rest: attributePart };
 }
 
 function resolveAttribute(path: string, schema: SchemaDef, name: string): AttributeDef {
   checkName(path, name);
   const attribute = findAttribute(schemaAttributes(schema), name);
-  if (attribute === undefined) throw invalidPath(path, `unknown attribute '${name}'`);
+  if (attribute === undefined) throw new UndefinedName();
   return attribute;
 }
 
-function resolveSubAttribute(path: string, attribute: AttributeDef, name: string): AttributeDef {
+function findSubAttribute(path: string, attribute: AttributeDef, name: string): AttributeDef | undefined {
   checkName(path, name);
-  const sub = findAttribute(attribute.subAttributes ?? [], name);
-  if (sub === undefined) throw invalidPath(path, `unknown sub-attribute '${name}' of '${attribute.name}'`);
+  if (attribute.type !== 'complex') throw invalidPath(path, `'${attribute.name}' has no sub-attributes`);
+  return findAttribute(attribute.subAttributes ?? [], name);
+}
+
+function resolveSubAttribute(path: string, attribute: AttributeDef, name: string): AttributeDef {
+  const sub = findSubAttribute(path, attribute, name);
+  if (sub === undefined) throw new UndefinedName();
   return sub;
 }
 
@@ -80,7 +103,10 @@ function resolveOperand(path: string, attribute: AttributeDef, attrPath: string)
     if (attrPath.toLowerCase() === 'value') return { def: attribute, self: true };
     throw invalidPath(path, `'${attribute.name}' items only have 'value'`);
   }
-  return { def: resolveSubAttribute(path, attribute, attrPath), self: false };
+  // A value filter is a query, as a filter= is: naming an undefined sub-attribute there is an error.
+  const def = findSubAttribute(path, attribute, attrPath);
+  if (def === undefined) throw invalidPath(path, `unknown sub-attribute '${attrPath}' of '${attribute.name}'`);
+  return { def, self: false };
 }
 
 function convertFilter(path: string, attribute: AttributeDef, node: FilterExpression): ValueFilter {
@@ -127,17 +153,26 @@ function buildAttributePath(path: string, schema: SchemaDef, rest: string, parse
   return result;
 }
 
-/** Parses a PATCH path; attribute names and schema URNs are case-insensitive. */
+/**
+ * Parses a PATCH path; attribute names and schema URNs are case-insensitive. A malformed path is 400
+ * `invalidPath`; a well-formed one naming what the server does not define (also in its value filter) is an
+ * UndefinedPath.
+ */
 export function parsePath(path: string): PatchPath {
   const trimmed = path.trim();
   if (trimmed === '') throw invalidPath(path, 'empty');
   const parsed = parsePatchPath(trimmed);
-  const { schema, rest } = splitSchema(trimmed, parsed.path);
-  if (rest === undefined) {
-    if (schema.id === CORE_USER_SCHEMA || parsed.filter !== undefined) throw invalidPath(path, 'no attribute');
-    return { kind: 'extension', schema };
+  try {
+    const { schema, rest } = splitSchema(trimmed, parsed.path);
+    if (rest === undefined) {
+      if (schema.id === CORE_USER_SCHEMA || parsed.filter !== undefined) throw invalidPath(path, 'no attribute');
+      return { kind: 'extension', schema };
+    }
+    return buildAttributePath(trimmed, schema, rest, parsed);
+  } catch (error) {
+    if (!(error instanceof UndefinedName)) throw error;
+    return { kind: 'undefined', name: shorten(trimmed) };
   }
-  return buildAttributePath(trimmed, schema, rest, parsed);
 }
 
 // ---------------------------------------------------------------------------

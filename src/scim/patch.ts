@@ -226,14 +226,20 @@ function applyToExtension(
 // ---------------------------------------------------------------------------
 // "attr" and "attr.sub" paths
 
-function applyToAttribute(holder: ScimObject, target: AttributePath, kind: OpKind, value: unknown): void {
+function applyToAttribute(
+  holder: ScimObject,
+  target: AttributePath,
+  kind: OpKind,
+  value: unknown,
+  ignored: IgnoredAttributes,
+): void {
   const def = target.attribute;
   if (kind === 'remove') {
     if (holder[def.name] !== undefined) removeAttribute(holder, def);
     return;
   }
   if (value === null && kind === 'add') throw invalidValue(`An add to '${def.name}' needs a value`);
-  const normalized = value === null ? null : normalizeAttributeValue(def, value, def.name, 'keep');
+  const normalized = value === null ? null : normalizeAttributeValue(def, value, def.name, 'keep', ignored);
   setAttribute(holder, def, kind, normalized);
 }
 
@@ -309,10 +315,11 @@ function replaceMatchedItems(
   items: unknown[],
   indexes: readonly number[],
   value: unknown,
+  ignored: IgnoredAttributes,
 ): ItemChange {
   const def = target.attribute;
   if (value === null) return withoutIndexes(items, indexes);
-  const replacement = normalizeItems(def, value, def.name);
+  const replacement = normalizeItems(def, value, def.name, ignored);
   if (replacement.length === 0 || (def.type === 'complex' && replacement.length > 1)) {
     throw invalidValue(
       `Replacing filtered '${def.name}' values needs ${def.type === 'complex' ? 'one item' : 'a value'}`,
@@ -332,16 +339,23 @@ function changeItems(
   items: unknown[],
   indexes: number[],
   value: unknown,
+  ignored: IgnoredAttributes,
 ): ItemChange {
   const sub = target.subAttribute;
   if (sub !== undefined) return updateSubOfItems(items, indexes, sub, subValue(target, sub, kind, value));
   if (kind === 'remove') return withoutIndexes(items, indexes);
   if (kind === 'add')
     throw new AppError('INVALID_PATH', `Use replace to change filtered '${target.attribute.name}' values`);
-  return replaceMatchedItems(target, items, indexes, value);
+  return replaceMatchedItems(target, items, indexes, value, ignored);
 }
 
-function applyToItems(holder: ScimObject, target: AttributePath, kind: OpKind, value: unknown): void {
+function applyToItems(
+  holder: ScimObject,
+  target: AttributePath,
+  kind: OpKind,
+  value: unknown,
+  ignored: IgnoredAttributes,
+): void {
   const def = target.attribute;
   const items = currentItems(holder, def);
   const indexes = matchingIndexes(items, target);
@@ -349,24 +363,30 @@ function applyToItems(holder: ScimObject, target: AttributePath, kind: OpKind, v
     if (kind === 'remove' && target.filter === undefined) return;
     throw noTarget(`No '${def.name}' value matches the path`);
   }
-  const { updated, changed } = changeItems(target, kind, items, indexes, value);
+  const { updated, changed } = changeItems(target, kind, items, indexes, value, ignored);
   storeItems(holder, def, settleItems(def, updated, changed));
 }
 
 // ---------------------------------------------------------------------------
 // Dispatch
 
-function applyWithPath(resource: ScimObject, target: AttributePath, kind: OpKind, value: unknown): void {
+function applyWithPath(
+  resource: ScimObject,
+  target: AttributePath,
+  kind: OpKind,
+  value: unknown,
+  ignored: IgnoredAttributes,
+): void {
   const { attribute, subAttribute } = target;
   const holder = holderFor(resource, target.schema.id);
   checkMutability(attribute, kind, holder, attribute.name);
   if (subAttribute !== undefined) checkMutability(subAttribute, kind, {}, `${attribute.name}.${subAttribute.name}`);
   if (target.filter !== undefined || (attribute.multiValued && subAttribute !== undefined)) {
-    applyToItems(holder, target, kind, value);
+    applyToItems(holder, target, kind, value, ignored);
   } else if (subAttribute !== undefined) {
     applyToSingleSub(holder, target, subAttribute, subValue(target, subAttribute, kind, value));
   } else {
-    applyToAttribute(holder, target, kind, value);
+    applyToAttribute(holder, target, kind, value, ignored);
   }
 }
 
@@ -382,8 +402,9 @@ function applyOperation(resource: ScimObject, operation: PatchOperation, ignored
   if (typeof path !== 'string') throw new AppError('INVALID_PATH', 'The path must be a string');
   const target = parsePath(path);
   if (kind !== 'remove' && value === undefined) throw invalidValue(`A ${kind} operation needs a value`);
-  if (target.kind === 'extension') applyToExtension(resource, target.schema, kind, value, ignored);
-  else applyWithPath(resource, target, kind, value);
+  if (target.kind === 'undefined') ignored.push(target.name);
+  else if (target.kind === 'extension') applyToExtension(resource, target.schema, kind, value, ignored);
+  else applyWithPath(resource, target, kind, value, ignored);
 }
 
 /**

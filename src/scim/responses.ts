@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { LIST_RESPONSE_SCHEMA, MAX_PAGE_SIZE } from './schemas.js';
 
 /** Shared by every SCIM resource's routes: media type, base URL, If-Match, paging and list responses. */
-export const SCIM_JSON = 'application/scim+json; charset=utf-8';
+export const SCIM_JSON = 'application/scim+json';
 
 export function baseUrlOf(request: FastifyRequest, publicBaseUrl: string | undefined): string {
   return publicBaseUrl ?? `${request.protocol}://${request.host}`;

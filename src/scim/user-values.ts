@@ -115,18 +115,25 @@ export function normalizeSimple(def: AttributeDef, value: unknown, label: string
 // ---------------------------------------------------------------------------
 // Complex values
 
-function subAttributeOf(def: AttributeDef, name: string, label: string): AttributeDef {
-  const sub = findAttribute(def.subAttributes ?? [], name);
-  if (sub === undefined) throw invalidValue(`Unknown sub-attribute '${shorten(name)}' of '${label}'`);
-  return sub;
-}
-
-/** Read-only sub-attributes are dropped: clients echo them back from GET responses. */
-function normalizeComplex(def: AttributeDef, value: unknown, label: string, nulls: NullMode): ScimObject {
+/**
+ * Read-only sub-attributes are dropped: clients echo them back from GET responses. Sub-attributes the server
+ * does not define (`name.nickname`) are ignored like unknown attributes: collected into `ignored`, never stored.
+ */
+function normalizeComplex(
+  def: AttributeDef,
+  value: unknown,
+  label: string,
+  nulls: NullMode,
+  ignored: IgnoredAttributes,
+): ScimObject {
   if (!isObject(value)) throw invalidValue(`Attribute '${label}' must be an object`);
   const result: ScimObject = {};
   for (const [key, raw] of Object.entries(value)) {
-    const sub = subAttributeOf(def, key, label);
+    const sub = findAttribute(def.subAttributes ?? [], key);
+    if (sub === undefined) {
+      ignored.push(shorten(`${label}.${key}`));
+      continue;
+    }
     if (sub.mutability === 'readOnly') continue;
     if (raw === null) {
       if (nulls === 'keep') result[sub.name] = null;
@@ -137,12 +144,17 @@ function normalizeComplex(def: AttributeDef, value: unknown, label: string, null
   return result;
 }
 
-function normalizeItem(def: AttributeDef, item: unknown, label: string): ScimObject | undefined {
+function normalizeItem(
+  def: AttributeDef,
+  item: unknown,
+  label: string,
+  ignored: IgnoredAttributes,
+): ScimObject | undefined {
   if (item === null) return undefined;
   const hasValueSub = findAttribute(def.subAttributes ?? [], 'value') !== undefined;
   // WSO2 sends "emails": ["a@b.c"].
   const shaped = typeof item === 'string' && hasValueSub ? { value: item } : item;
-  const normalized = normalizeComplex(def, shaped, label, 'drop');
+  const normalized = normalizeComplex(def, shaped, label, 'drop', ignored);
   return Object.keys(normalized).length === 0 ? undefined : normalized;
 }
 
@@ -173,11 +185,16 @@ function normalizeListItems(def: AttributeDef, value: unknown, label: string): S
 }
 
 /** Normalizes the items of a multi-valued attribute: kept in order, exact duplicates dropped, one primary at most. */
-export function normalizeItems(def: AttributeDef, value: unknown, label: string): unknown[] {
+export function normalizeItems(
+  def: AttributeDef,
+  value: unknown,
+  label: string,
+  ignored: IgnoredAttributes = [],
+): unknown[] {
   if (def.type !== 'complex') return normalizeListItems(def, value, label);
   const items: ScimObject[] = [];
   for (const entry of asArray(value)) {
-    const item = normalizeItem(def, entry, label);
+    const item = normalizeItem(def, entry, label, ignored);
     if (item !== undefined && !items.some((other) => sameItem(def, other, item))) items.push(item);
   }
   assertSinglePrimary(def, items);
@@ -193,13 +210,14 @@ export function normalizeAttributeValue(
   value: unknown,
   label: string,
   nulls: NullMode = 'drop',
+  ignored: IgnoredAttributes = [],
 ): unknown {
   if (def.multiValued) {
-    const items = normalizeItems(def, value, label);
+    const items = normalizeItems(def, value, label, ignored);
     return items.length === 0 ? undefined : items;
   }
   if (def.type === 'complex') {
-    const object = normalizeComplex(def, value, label, nulls);
+    const object = normalizeComplex(def, value, label, nulls, ignored);
     return Object.keys(object).length === 0 ? undefined : object;
   }
   return normalizeSimple(def, value, label);
@@ -318,7 +336,7 @@ function normalizeAttributes(
       if (nulls === 'keep') target[def.name] = null;
       continue;
     }
-    const value = normalizeAttributeValue(def, raw, def.name, nulls);
+    const value = normalizeAttributeValue(def, raw, def.name, nulls, ignored);
     if (value !== undefined) target[def.name] = value;
     else if (nulls === 'keep') target[def.name] = null;
   }
@@ -358,7 +376,7 @@ export function normalizePatchValue(value: Record<string, unknown>, ignored: Ign
   return normalizeResource(value, 'keep', ignored);
 }
 
-/** Client-chosen names are echoed in error details and logs; a 100 KB key must not be. */
-function shorten(name: string): string {
-  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
+/** Client-chosen names are echoed in error details and logs; a 100 KB key must not be (a URN-qualified one may). */
+export function shorten(name: string): string {
+  return name.length > 128 ? `${name.slice(0, 128)}…` : name;
 }

@@ -168,8 +168,8 @@ describe('PATCH /scim2/Groups/{id}: members in every form clients send', () => {
     [{ op: 'add', value: 'not an object' }, 'invalidValue'],
     [{ op: 'add', path: 'members' }, 'invalidValue'],
     [{ op: 'remove', path: 'displayName' }, 'invalidValue'],
-    [{ op: 'replace', path: 'nickName', value: 'x' }, 'invalidPath'],
-    [{ op: 'replace', path: 'urn:example:other:displayName', value: 'x' }, 'invalidPath'],
+    [{ op: 'replace', path: 'urn:example:other:not a name', value: 'x' }, 'invalidPath'],
+    [{ op: 'replace', path: 'displayName.value', value: 'x' }, 'invalidPath'],
     [{ op: 'replace', path: 'id', value: 'x' }, 'mutability'],
     [{ op: 'replace', path: 'members[value eq "x"].display', value: 'x' }, 'mutability'],
     [{ op: 'remove', path: 'members[value eq "x"' }, 'invalidPath'],
@@ -182,6 +182,28 @@ describe('PATCH /scim2/Groups/{id}: members in every form clients send', () => {
     expect(response.statusCode, response.body).toBe(400);
     expect(json(response)).toMatchObject({ schemas: [SCIM.error], scimType });
   });
+
+  it.each([
+    { op: 'replace', path: 'nickName', value: 'x' },
+    { op: 'add', path: 'urn:example:other:2.0:Group:colour', value: 'red' },
+    { op: 'remove', path: 'members.nickName' },
+    { op: 'add', value: { colour: 'red' } },
+  ])(
+    'an operation on an attribute the server does not define (%j) is ignored and logged; the others apply',
+    async (ignoredOp) => {
+      const [member] = await users(1);
+      if (member === undefined) throw new Error('user');
+      const group = await createGroup(t, uniqueName('Ignored'));
+      const response = await patch(group.id, ignoredOp, { op: 'add', path: 'members', value: [{ value: member.id }] });
+      expect(response.statusCode, response.body).toBe(204);
+      expect(await memberIds(t, group.id)).toEqual([member.id]);
+      const read = await scimRequest(t, { method: 'GET', url: `/scim2/Groups/${group.id}` });
+      expect(read.body).not.toMatch(/nickName|colour|red"/);
+      const name = ignoredOp.path ?? 'colour';
+      const line = t.logs.find((entry) => entry.includes('"ignored":[') && entry.includes(name));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 20, reqId: expect.any(String) });
+    },
+  );
 
   it('the PatchOp schema is required; an unknown group is 404', async () => {
     const group = await createGroup(t, uniqueName('Schema'));

@@ -173,6 +173,23 @@ describe('SCIM /Groups: create, read, replace, delete', () => {
     expect(t.logs.some((line) => line.includes('"ignored":["colour"]'))).toBe(true);
   });
 
+  it('attributes nested under the core Group schema URN are taken as the core attributes they name', async () => {
+    const name = uniqueName('nested');
+    const response = await scimRequest(t, {
+      method: 'POST',
+      url: '/scim2/Groups',
+      body: { schemas: [GROUP_SCHEMA], [GROUP_SCHEMA]: { displayName: name, externalId: 'nested-ext', colour: 'red' } },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const body = json(response);
+    expect(body).toMatchObject({ displayName: name, externalId: 'nested-ext' });
+    expect(body).not.toHaveProperty(GROUP_SCHEMA);
+    const read = json(await scimRequest(t, { method: 'GET', url: `/scim2/Groups/${body.id}` }));
+    expect(read).toMatchObject({ displayName: name, externalId: 'nested-ext' });
+    expect(JSON.stringify(read)).not.toContain('red');
+    expect(t.logs.some((line) => line.includes('"ignored":["colour"]'))).toBe(true);
+  });
+
   it('GET of an unknown or malformed id is 404 in SCIM form', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) {
       const response = await scimRequest(t, { method: 'GET', url: `/scim2/Groups/${id}` });

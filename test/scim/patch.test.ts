@@ -148,12 +148,18 @@ describe('operations without a path', () => {
     expect(result.name).toEqual({ givenName: 'Rob', familyName: 'Smith' });
   });
 
-  it('ignores unknown attribute names, reporting them; rejects unknown sub-attributes with INVALID_VALUE', () => {
+  it('ignores unknown attribute and sub-attribute names, reporting them', () => {
     const ignored: string[] = [];
-    const result = applyPatch(baseUser(), [{ op: 'add', value: { shoeSize: 42, [WSO2]: { mobile: '1' } } }], ignored);
-    expect(result).toEqual(baseUser());
-    expect(ignored.sort()).toEqual(['shoeSize', `${WSO2}:mobile`]);
-    expectCode(() => patch({ op: 'add', value: { name: { nickname: 'x' } } }), 'INVALID_VALUE');
+    const value = {
+      shoeSize: 42,
+      [WSO2]: { mobile: '1' },
+      name: { nickname: 'x', givenName: 'Rob' },
+      emails: [{ value: 'rob@example.com', label: 'x' }],
+    };
+    const result = applyPatch(baseUser(), [{ op: 'add', value }], ignored);
+    expect(result.name).toEqual({ givenName: 'Rob', familyName: 'Smith' });
+    expect(result.emails).toContainEqual({ value: 'rob@example.com' });
+    expect(ignored.sort()).toEqual(['emails.label', 'name.nickname', 'shoeSize', `${WSO2}:mobile`]);
   });
 
   it('resolves extension URN keys case-insensitively', () => {
@@ -302,13 +308,25 @@ describe('paths', () => {
   });
 
   it.each([
-    'shoeSize',
-    'name.nickname',
+    ['shoeSize', 'add'],
+    ['name.nickname', 'replace'],
+    ['emails.label', 'replace'],
+    ['urn:example:schema:nickName', 'add'],
+    ['urn:example:schema:name.nickName', 'replace'],
+    [`${ENTERPRISE}:shoeSize`, 'remove'],
+    [`${ENTERPRISE}:manager.nickName`, 'replace'],
+  ])('ignores the well-formed path %j naming what the server does not define (%s), reporting it', (path, op) => {
+    const ignored: string[] = [];
+    const operations = [{ op, path, ...(op === 'remove' ? {} : { value: 'x' }) }];
+    expect(applyPatch(baseUser(), operations, ignored)).toEqual(baseUser());
+    expect(ignored).toEqual([path]);
+  });
+
+  it.each([
     'name.givenName.first',
-    'emails.label',
-    'urn:example:schema:nickName',
-    `${ENTERPRISE}:shoeSize`,
     'urn:ietf:params:scim:schemas:core:2.0:User',
+    'urn:example:schema:nick name',
+    'userName.value',
     'emails[type eq "work"',
     'emails[type eq "work"]value',
     'emails.value[type eq "work"]',

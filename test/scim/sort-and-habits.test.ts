@@ -103,6 +103,34 @@ describe('sorting (RFC 7644 3.4.2.3) and the habits of real clients', () => {
     expect(json(response).totalResults).toBe(1);
   });
 
+  it('matches endpoint paths in any case (Microsoft writes /scim2/users)', async () => {
+    const listed = await scimRequest(t, {
+      method: 'GET',
+      url: `/scim2/users?filter=${encodeURIComponent(`userName eq "${tag}-a"`)}`,
+    });
+    expect(listed.statusCode, listed.body).toBe(200);
+    const [user] = json(listed).Resources as { id: string }[];
+    const read = await scimRequest(t, { method: 'GET', url: `/SCIM2/USERS/${user?.id}` });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(json(read).id).toBe(user?.id);
+    expect((await scimRequest(t, { method: 'GET', url: '/scim2/groups' })).statusCode).toBe(200);
+    expect((await scimRequest(t, { method: 'GET', url: '/scim2/serviceproviderconfig' })).statusCode).toBe(200);
+  });
+
+  it('sends exactly application/scim+json (RFC 7644 8.1 registers it without parameters)', async () => {
+    const created = await scimRequest(t, { method: 'POST', url: '/scim2/Users', body: { userName: uniqueName('mt') } });
+    const responses = [
+      created,
+      await scimRequest(t, { method: 'GET', url: `/scim2/Users/${json(created).id}` }),
+      await scimRequest(t, { method: 'GET', url: '/scim2/Users?count=1' }),
+      await scimRequest(t, { method: 'GET', url: '/scim2/Users/no-such-user' }),
+      await scimRequest(t, { method: 'GET', url: '/scim2/Schemas' }),
+      await scimRequest(t, { method: 'GET', url: '/scim2/ResourceTypes/User' }),
+      await scimRequest(t, { method: 'GET', url: '/scim2/Groups' }),
+    ];
+    for (const response of responses) expect(response.headers['content-type']).toBe('application/scim+json');
+  });
+
   it('answers a POST to a read-only endpoint with 405 before parsing its body', async () => {
     for (const url of ['/scim2/ServiceProviderConfig', '/scim2/Schemas', '/scim2/ResourceTypes']) {
       const response = await scimRequest(t, { method: 'POST', url, body: '{not json' });

@@ -213,7 +213,7 @@ describe('PATCH /Users/{id}', () => {
 
   describe('atomicity: a failing operation leaves the earlier ones unapplied', () => {
     it.each([
-      ['an unknown attribute path', { op: 'replace', path: 'favouriteColour', value: 'blue' }, 'invalidPath'],
+      ['a malformed path', { op: 'replace', path: 'name.givenName.first', value: 'x' }, 'invalidPath'],
       ['a filter that matches nothing', { op: 'remove', path: 'emails[value eq "nobody@example.com"]' }, 'noTarget'],
       ['a read-only attribute', { op: 'replace', path: 'id', value: 'x' }, 'mutability'],
       ['an unknown op', { op: 'move', path: 'displayName', value: 'x' }, 'invalidSyntax'],
@@ -273,8 +273,8 @@ describe('PATCH /Users/{id}', () => {
 
     it.each([
       ['a malformed value filter', 'emails[type eq', ['invalidPath', 'invalidFilter']],
-      ['an unknown sub-attribute', 'name.nickname', ['invalidPath']],
-      ['an unknown schema', 'urn:example:unknown:attr', ['invalidPath']],
+      ['a sub-attribute of a simple attribute', 'userName.value', ['invalidPath']],
+      ['a name that is not one', 'urn:example:unknown:not an attribute', ['invalidPath']],
       ['a prototype key', '__proto__.polluted', ['invalidPath']],
     ])('refuses %s in the path: 400', async (_label, path, scimTypes) => {
       const { id } = await newUser('path', bob());
@@ -284,6 +284,29 @@ describe('PATCH /Users/{id}', () => {
       expect(scimTypes).toContain(json(response).scimType);
       expect(await storedUser(t, id)).toEqual(before);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it.each([
+      ['an unknown attribute', { op: 'replace', path: 'favouriteColour', value: 'blue' }],
+      ['an unknown sub-attribute', { op: 'add', path: 'name.nickname', value: 'Bobby' }],
+      ['an unknown sub-attribute of a multi-valued one', { op: 'replace', path: 'emails.label', value: 'x' }],
+      [
+        'a schema the server does not define',
+        { op: 'replace', path: 'urn:example:unknown:2.0:User:shoeSize', value: 44 },
+      ],
+      ['an unknown extension attribute', { op: 'remove', path: `${SCIM.enterprise}:shoeSize` }],
+    ])('ignores a path naming %s (logged at debug), applies the other operations', async (_label, ignoredOp) => {
+      const { id } = await newUser('ignoredpath', bob());
+      const response = await patch(
+        id,
+        patchBody(ignoredOp, { op: 'replace', path: 'name.givenName', value: 'Robert' }),
+      );
+      expect(response.statusCode, response.body).toBe(200);
+      expect(json(response).name).toEqual({ givenName: 'Robert', familyName: 'Smith' });
+      const stored = JSON.stringify([...(await storedUser(t, id)).claims.entries()]);
+      expect(stored).not.toMatch(/blue|Bobby|shoeSize|label/);
+      const line = t.logs.find((entry) => entry.includes(ignoredOp.path) && entry.includes('ignored'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 20, reqId: expect.any(String) });
     });
 
     it('refuses to remove userName: 400, nothing changed', async () => {

@@ -180,6 +180,21 @@ describe('SCIM /Users CRUD', () => {
       expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 20, reqId: expect.any(String) });
     });
 
+    it('ignores sub-attributes the server does not define (name.nickname, emails.label): logged, never stored', async () => {
+      const { body, id } = await newUser(uniqueName('unknownsub'), {
+        name: { givenName: 'Nick', nickname: 'Nicky' },
+        emails: [{ type: 'work', value: 'nick@example.com', label: 'office' }],
+      });
+      expect(body.name).toEqual({ givenName: 'Nick' });
+      expect(body.emails).toEqual([{ type: 'work', value: 'nick@example.com' }]);
+      const stored = await storedUser(t, id);
+      expect(JSON.stringify([...stored.claims.values()])).not.toContain('Nicky');
+      expect(JSON.stringify(stored)).not.toContain('office');
+      const line = t.logs.find((entry) => entry.includes('name.nickname'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 20, reqId: expect.any(String) });
+      expect(line).toContain('emails.label');
+    });
+
     it('rejects an unknown role or a wrongly typed value with 400 and creates nothing', async () => {
       const before = await countUsers(t);
       for (const extra of [{ roles: [{ value: 'superuser' }] }, { active: 'maybe' }]) {
