@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
 import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
+import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
 import { revokeUserGrants } from '../oauth/grant-repository.js';
 import type { Clock } from '../shared/clock.js';
@@ -77,9 +77,7 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    // A statement timeout bounds what one filtered listing can cost the database (SET LOCAL: this transaction only).
-    const { totalResults, rows, attributes } = await db.transaction().execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
+    const { totalResults, rows, attributes } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
       const page = await listUserRows(trx, query);
       const pageAttributes = await loadUserAttributesForUsers(
         trx,
