@@ -230,7 +230,6 @@ describe('parseUserFilter rejects invalid filters with INVALID_FILTER', () => {
       'a write-only extension attribute',
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:verifyMobile eq true',
     ],
-    ['an attribute without storage', 'roles eq "admin"'],
     ['a complex attribute without sub-attribute', 'name eq "Alice"'],
     ['a complex attribute without value', 'addresses eq "Paris"'],
     ['a sub-attribute of a simple attribute', 'userName.value eq "x"'],
