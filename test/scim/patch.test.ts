@@ -527,13 +527,10 @@ describe('any number of values per type, one primary', () => {
 });
 
 describe('mutability and types', () => {
-  it.each(['id', 'meta', 'meta.created', 'groups'])(
-    'rejects operations on read-only %s with MUTABILITY',
-    (path) => {
-      expectCode(() => patch({ op: 'replace', path, value: 'x' }), 'MUTABILITY');
-      expectCode(() => patch({ op: 'remove', path }), 'MUTABILITY');
-    },
-  );
+  it.each(['id', 'meta', 'meta.created', 'groups'])('rejects operations on read-only %s with MUTABILITY', (path) => {
+    expectCode(() => patch({ op: 'replace', path, value: 'x' }), 'MUTABILITY');
+    expectCode(() => patch({ op: 'remove', path }), 'MUTABILITY');
+  });
 
   it.each([
     [{ active: 'yes' }, 'active'],
