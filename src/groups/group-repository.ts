@@ -158,7 +158,8 @@ export async function lockGroupNesting(db: Executor): Promise<void> {
 
 /**
  * The groups of each user: direct memberships, and the groups those groups are in (transitively).
- * One recursive query for a whole page of users; UNION stops on any cycle.
+ * One recursive query for a whole page of users; UNION stops on any cycle. Ordered by name in code point order
+ * (as sorting is elsewhere): the locale's collation made the sort most of the query's time for 1,000 groups.
  */
 export async function groupsOfUsers(db: Executor, userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
   const byUser = new Map<string, UserGroup[]>(userIds.map((id) => [id, []]));
@@ -174,7 +175,7 @@ export async function groupsOfUsers(db: Executor, userIds: readonly string[]): P
     select m.user_id, g.id, g.display_name, bool_or(m.direct) as direct
     from memberships m join groups g on g.id = m.group_id
     group by m.user_id, g.id, g.display_name
-    order by lower(g.display_name), g.id`.execute(db);
+    order by lower(g.display_name) collate "C", g.id`.execute(db);
   for (const row of result.rows) {
     byUser.get(row.user_id)?.push({ id: row.id, display: row.display_name, direct: row.direct });
   }

@@ -68,6 +68,22 @@ describe.skipIf(url === undefined || url === '')('listings under the statement t
     expectCancelled(await whileLocked('user_claims', list));
   });
 
+  it("GET /Users/{id} reads the user's groups under the timeout too; excludedAttributes=groups never reads them", async () => {
+    const created = await scimRequest(t, {
+      method: 'POST',
+      url: '/scim2/Users',
+      body: { schemas: [SCIM.core], userName: `grouped-${Date.now()}` },
+    });
+    const id = String(json(created).id);
+    expectCancelled(
+      await whileLocked('group_members', () => scimRequest(t, { method: 'GET', url: `/scim2/Users/${id}` })),
+    );
+    const lean = await whileLocked('group_members', () =>
+      scimRequest(t, { method: 'GET', url: `/scim2/Users/${id}?excludedAttributes=groups` }),
+    );
+    expect(lean.response.statusCode, lean.response.body).toBe(200);
+  });
+
   it('listings work again once the lock is gone', async () => {
     expect((await scimRequest(t, { method: 'GET', url: '/scim2/Groups' })).statusCode).toBe(200);
     expect((await scimRequest(t, { method: 'GET', url: '/scim2/Users' })).statusCode).toBe(200);
