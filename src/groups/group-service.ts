@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Trx } from '../db/executor.js';
-import { readTransaction } from '../db/read-transaction.js';
+import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { isUuid } from '../shared/values.js';
@@ -64,16 +64,15 @@ export function createGroupService(deps: GroupServiceDeps) {
   }
 
   async function listGroups(query: GroupListQuery): Promise<{ totalResults: number; groups: Group[] }> {
-    const { totalResults, rows } = await readTransaction(db, deps.statementTimeoutMs, (trx) =>
+    const { totalResults, rows } = await withStatementTimeout(db, deps.statementTimeoutMs, (trx) =>
       listGroupRows(trx, query),
     );
     return { totalResults, groups: rows.map(groupFromRow) };
   }
 
-  /** A user's `groups`: one recursive query, bounded and never JIT-compiled (src/db/read-transaction.ts). */
+  /** A user's `groups`: one statement, no transaction (each round trip counts on a read this frequent). */
   async function groupsOf(userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
-    if (userIds.length === 0) return new Map();
-    return readTransaction(db, deps.statementTimeoutMs, (trx) => groupsOfUsers(trx, userIds));
+    return groupsOfUsers(db, userIds);
   }
 
   async function createGroup(input: GroupInput): Promise<Group> {

@@ -5,7 +5,7 @@ import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
 import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
-import { readTransaction } from '../db/read-transaction.js';
+import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
 import { revokeUserGrants } from '../oauth/grant-repository.js';
 import type { Clock } from '../shared/clock.js';
@@ -79,7 +79,7 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    const { totalResults, rows, attributes } = await readTransaction(db, deps.statementTimeoutMs, async (trx) => {
+    const { totalResults, rows, attributes } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
       const page = await listUserRows(trx, query);
       const pageAttributes = await loadUserAttributesForUsers(
         trx,
