@@ -144,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sameNumber: sameNumberUnder(destinations),
     },
   });
-  const groups = createGroupService({ db, clock });
+  const groups = createGroupService({ db, clock, statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS });
   const bulkLimits = { maxOperations: config.BULK_MAX_OPERATIONS, maxPayloadSize: config.BULK_MAX_PAYLOAD_SIZE };
   const oauth = await createOAuth({
     db,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Trx } from '../db/executor.js';
+import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { isUuid } from '../shared/values.js';
@@ -34,6 +35,8 @@ import {
 export interface GroupServiceDeps {
   db: Db;
   clock: Clock;
+  /** Longest a SCIM listing query may run (SCIM_STATEMENT_TIMEOUT_MS), as for users. */
+  statementTimeoutMs: number;
 }
 
 /** What a new group is made of, or what a PUT replaces a group with. */
@@ -61,10 +64,13 @@ export function createGroupService(deps: GroupServiceDeps) {
   }
 
   async function listGroups(query: GroupListQuery): Promise<{ totalResults: number; groups: Group[] }> {
-    const { totalResults, rows } = await listGroupRows(db, query);
+    const { totalResults, rows } = await withStatementTimeout(db, deps.statementTimeoutMs, (trx) =>
+      listGroupRows(trx, query),
+    );
     return { totalResults, groups: rows.map(groupFromRow) };
   }
 
+  /** A user's `groups`: one statement, no transaction (each round trip counts on a read this frequent). */
   async function groupsOf(userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
     return groupsOfUsers(db, userIds);
   }

@@ -24,20 +24,22 @@ export type ValueTest =
   /** `value` is a normalised ISO 8601 timestamp PostgreSQL accepts. */
   | { kind: 'time'; op: TimeOperator; value: string };
 
-export type ItemFilter =
+/** Constants and connectives over leaves: the shape both filters share. */
+export type FilterTree<Leaf> =
   | { kind: 'const'; value: boolean }
-  | { kind: 'and' | 'or'; filters: ItemFilter[] }
-  | { kind: 'not'; filter: ItemFilter }
-  | { kind: 'test'; sub: string; test: ValueTest };
+  | { kind: 'and' | 'or'; filters: FilterTree<Leaf>[] }
+  | { kind: 'not'; filter: FilterTree<Leaf> }
+  | Leaf;
 
-export type QueryFilter =
-  | { kind: 'const'; value: boolean }
-  | { kind: 'and' | 'or'; filters: QueryFilter[] }
-  | { kind: 'not'; filter: QueryFilter }
+/** A filter on the sub-attributes of one item of a multi-valued attribute. */
+export type ItemFilter = FilterTree<{ kind: 'test'; sub: string; test: ValueTest }>;
+
+export type QueryFilter = FilterTree<
   /** A singular attribute, by storage key. */
   | { kind: 'test'; key: string; test: ValueTest }
   /** Some item of a multi-valued attribute, by storage key. */
-  | { kind: 'some'; key: string; filter: ItemFilter };
+  | { kind: 'some'; key: string; filter: ItemFilter }
+>;
 
 /** `sortBy` resolved: a singular attribute, or a multi-valued one by its primary (else first) `value`. */
 export interface QuerySort {
@@ -56,22 +58,9 @@ export interface FilterSources {
 
 /** The WHERE condition for `filter`; every literal is a bound parameter. */
 export function filterToSql(filter: QueryFilter, sources: FilterSources): Expression<SqlBool> {
-  switch (filter.kind) {
-    case 'const':
-      return sql<SqlBool>`${sql.lit(filter.value)}`;
-    case 'and':
-    case 'or':
-      return joinSql(
-        filter.kind,
-        filter.filters.map((child) => filterToSql(child, sources)),
-      );
-    case 'not':
-      return sql<SqlBool>`not (${filterToSql(filter.filter, sources)})`;
-    case 'test':
-      return sources.test(filter.key, filter.test);
-    case 'some':
-      return sources.some(filter.key, filter.filter);
-  }
+  return treeToSql(filter, (leaf) =>
+    leaf.kind === 'test' ? sources.test(leaf.key, leaf.test) : sources.some(leaf.key, leaf.filter),
+  );
 }
 
 /** An item filter, given how one sub-attribute of the current item is tested. */
@@ -79,19 +68,28 @@ export function itemFilterToSql(
   filter: ItemFilter,
   testSub: (sub: string, test: ValueTest) => Expression<SqlBool>,
 ): Expression<SqlBool> {
-  switch (filter.kind) {
+  return treeToSql(filter, (leaf) => testSub(leaf.sub, leaf.test));
+}
+
+/** Constants and connectives the same way for both filters; leaves as `leafSql` says. */
+function treeToSql<Leaf extends { kind: 'test' | 'some' }>(
+  tree: FilterTree<Leaf>,
+  leafSql: (leaf: Leaf) => Expression<SqlBool>,
+): Expression<SqlBool> {
+  switch (tree.kind) {
     case 'const':
-      return sql<SqlBool>`${sql.lit(filter.value)}`;
+      return sql<SqlBool>`${sql.lit(tree.value)}`;
     case 'and':
     case 'or':
       return joinSql(
-        filter.kind,
-        filter.filters.map((child) => itemFilterToSql(child, testSub)),
+        tree.kind,
+        tree.filters.map((child) => treeToSql(child, leafSql)),
       );
     case 'not':
-      return sql<SqlBool>`not (${itemFilterToSql(filter.filter, testSub)})`;
-    case 'test':
-      return testSub(filter.sub, filter.test);
+      return sql<SqlBool>`not (${treeToSql(tree.filter, leafSql)})`;
+    default:
+      // TypeScript does not narrow a generic union by its tag: what is left is a leaf.
+      return leafSql(tree as Leaf);
   }
 }
 

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error.js';
-import { assertFilterWithinBounds } from './filter-limits.js';
+import { assertFilterWithinBounds, MAX_FILTER_LENGTH } from './filter-limits.js';
 
 /**
  * The one SCIM expression parser (RFC 7644): filters (section 3.4.2.2), PATCH paths (section 3.5.2) and
@@ -17,7 +17,8 @@ import { assertFilterWithinBounds } from './filter-limits.js';
  * it is `true`, `false`, `null` or a number.
  */
 
-export const MAX_FILTER_LENGTH = 4096;
+/** PATCH paths (a filter in brackets at most): as long as a filter may be (src/scim/filter-limits.ts). */
+export const MAX_PATH_LENGTH = MAX_FILTER_LENGTH;
 export const MAX_FILTER_DEPTH = 32;
 
 export const COMPARE_OPERATORS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'] as const;
@@ -316,13 +317,8 @@ class Parser {
 // ---------------------------------------------------------------------------------------------
 // Entry points
 
-function checkLength(text: string): void {
-  if (text.length > MAX_FILTER_LENGTH) throw invalidFilter(`Filter is too long (max ${MAX_FILTER_LENGTH} characters)`);
-}
-
-/** Parses a filter; every error is an INVALID_FILTER AppError. */
+/** Parses a filter; every error is an INVALID_FILTER AppError. Its bounds are src/scim/filter-limits.ts's. */
 export function parseFilter(text: string): FilterExpression {
-  checkLength(text);
   assertFilterWithinBounds(text);
   return new Parser(tokenize(text)).parseFilter();
 }
@@ -333,7 +329,7 @@ export function invalidPath(path: string, reason: string): AppError {
 
 /** Parses a PATCH path (RFC 7644 section 3.5.2). */
 export function parsePatchPath(text: string): PatchPathExpression {
-  checkLength(text);
+  if (text.length > MAX_PATH_LENGTH) throw invalidPath(text.slice(0, 64), `longer than ${MAX_PATH_LENGTH} characters`);
   let tokens: Token[];
   try {
     tokens = tokenize(text);

@@ -50,6 +50,11 @@ export interface MultiValuedAttribute {
   name: string;
   /** By lower-cased name. */
   subAttributes: ReadonlyMap<string, SubAttribute>;
+  /**
+   * False for attributes without a primary value whose items have no order of their own (a User's `groups`,
+   * a Group's `members`): RFC 7644 3.4.2.3 sorts a multi-valued attribute by its primary value, which they lack.
+   */
+  sortable?: false;
 }
 
 /** A singular complex attribute (`name`): only `pr` applies to it as a whole, meaning "any sub-attribute". */
@@ -88,6 +93,9 @@ export function resolveSort(path: string, descending: boolean, catalog: FilterCa
   if (resolved.attribute.kind === 'complex') throw needsSubAttribute(path);
   if (resolved.attribute.kind === 'scalar') {
     return { key: resolved.attribute.key, multiValued: false, caseExact: resolved.attribute.caseExact, descending };
+  }
+  if (resolved.attribute.sortable === false) {
+    throw invalidFilter(`Cannot sort by ${quoted(path)}: it has no primary value to sort by`);
   }
   const sub = resolved.subAttribute ?? resolved.attribute.subAttributes.get('value');
   if (sub === undefined || sub.name !== 'value') {

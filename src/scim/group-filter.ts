@@ -36,6 +36,7 @@ const MEMBERS: MultiValuedAttribute = {
   kind: 'multi',
   key: MEMBERS_KEY,
   name: 'members',
+  sortable: false,
   // Ids are UUIDs: compared case-insensitively, as `id` is.
   subAttributes: new Map([
     ['value', text('value', false)],
@@ -48,6 +49,7 @@ export const USER_GROUPS_ATTRIBUTE: MultiValuedAttribute = {
   kind: 'multi',
   key: 'groups',
   name: 'groups',
+  sortable: false,
   subAttributes: new Map([
     ['value', text('value', false)],
     ['display', text('display', false)],

@@ -12,17 +12,14 @@ import { parseGroupFilter, parseGroupSort } from './group-filter.js';
 import { ignoredKeys, toGroupInput } from './group-input.js';
 import { toGroupChanges } from './group-patch.js';
 import { GROUP_RESOURCE_SCHEMAS, groupLocation, toScimGroup } from './group-representation.js';
+import { type ListRequest, listRoutes } from './list-routes.js';
 import { baseUrlOf, ifMatchOf, listResponse, pageWindow, SCIM_JSON } from './responses.js';
 import {
   IdParamsSchema,
-  ListQuerySchema,
-  ListResponseSchema,
   PATCH_OP_SCHEMA,
   PatchBodySchema,
   ProjectionQuerySchema,
   ScimErrorResponses,
-  SEARCH_REQUEST_SCHEMA,
-  SearchBodySchema,
 } from './schemas.js';
 import { isProjected, projectAttributes } from './user-representation.js';
 
@@ -34,14 +31,6 @@ export interface GroupRoutesOptions {
 interface Projection {
   attributes?: string | undefined;
   excludedAttributes?: string | undefined;
-}
-
-interface PageQuery extends Projection {
-  filter?: string | undefined;
-  startIndex?: number | undefined;
-  count?: number | undefined;
-  sortBy?: string | undefined;
-  sortOrder?: string | undefined;
 }
 
 const ScimGroupSchema = Type.Object(
@@ -56,12 +45,6 @@ const ScimGroupSchema = Type.Object(
 );
 /** Attribute-level checks are the SCIM layer's (group-input.ts), which knows the Group schema. */
 const ScimGroupInputSchema = Type.Object({}, { additionalProperties: true });
-const SortQuery = {
-  sortBy: Type.Optional(Type.String({ maxLength: 256 })),
-  sortOrder: Type.Optional(Type.String({ maxLength: 16 })),
-};
-const GroupListQuerySchema = Type.Composite([ListQuerySchema, Type.Object(SortQuery)]);
-const GroupSearchBodySchema = Type.Composite([SearchBodySchema, Type.Object(SortQuery)]);
 
 /** /scim2/Groups: administrators (Basic) or bearer tokens with WSO2's internal_group_mgt_* scopes. */
 export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async (app, options) => {
@@ -88,7 +71,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
       .send(project(toScimGroup(group, members, base(request)), query));
   }
 
-  async function sendPage(request: FastifyRequest, reply: FastifyReply, query: PageQuery) {
+  async function sendPage(request: FastifyRequest, reply: FastifyReply, query: ListRequest) {
     const { startIndex, count } = pageWindow(query);
     const page = await groups.listGroups({
       filter: query.filter === undefined ? undefined : parseGroupFilter(query.filter),
@@ -109,43 +92,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
   }
 
   const groupResponses = { 200: ScimGroupSchema, ...ScimErrorResponses };
-  const listResponses = { 200: ListResponseSchema, ...ScimErrorResponses };
 
-  app.get(
-    '/Groups',
-    {
-      config: { permission: permit.admin(GROUP_SCOPES.list) },
-      schema: { querystring: GroupListQuerySchema, response: listResponses },
-    },
-    async (request, reply) => {
-      requireAdmin(request);
-      return sendPage(request, reply, request.query);
-    },
-  );
-
-  app.post(
-    '/Groups/.search',
-    {
-      config: { permission: permit.admin(GROUP_SCOPES.list) },
-      schema: { body: GroupSearchBodySchema, response: listResponses },
-    },
-    async (request, reply) => {
-      requireAdmin(request);
-      const { body } = request;
-      if (!body.schemas.includes(SEARCH_REQUEST_SCHEMA)) {
-        throw new AppError('INVALID_SYNTAX', `The request must use the schema ${SEARCH_REQUEST_SCHEMA}`);
-      }
-      return sendPage(request, reply, {
-        filter: body.filter,
-        startIndex: body.startIndex,
-        count: body.count,
-        sortBy: body.sortBy,
-        sortOrder: body.sortOrder,
-        attributes: body.attributes?.join(','),
-        excludedAttributes: body.excludedAttributes?.join(','),
-      });
-    },
-  );
+  listRoutes(app, '/Groups', permit.admin(GROUP_SCOPES.list), sendPage);
 
   app.post(
     '/Groups',

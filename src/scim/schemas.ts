@@ -53,6 +53,12 @@ export const PatchBodySchema = Type.Object({
   ),
 });
 
+/**
+ * Only a guard against absurd input: the filter's real bounds (length, comparisons) are checked by
+ * src/scim/filter-limits.ts, with a detail that says them (400 invalidFilter).
+ */
+const FILTER_TRANSPORT_LIMIT = 16_384;
+
 export const IdParamsSchema = Type.Object({ id: Type.String({ maxLength: 128 }) });
 
 export const ProjectionQuerySchema = Type.Object({
@@ -61,7 +67,7 @@ export const ProjectionQuerySchema = Type.Object({
 });
 
 export const ListQuerySchema = Type.Object({
-  filter: Type.Optional(Type.String({ maxLength: 4096 })),
+  filter: Type.Optional(Type.String({ maxLength: FILTER_TRANSPORT_LIMIT })),
   startIndex: Type.Integer({ default: 1 }),
   count: Type.Integer({ default: 100 }),
   sortBy: Type.Optional(Type.String({ maxLength: 256 })),
@@ -72,7 +78,7 @@ export const ListQuerySchema = Type.Object({
 
 export const SearchBodySchema = Type.Object({
   schemas: Type.Array(Type.String(), { minItems: 1 }),
-  filter: Type.Optional(Type.String({ maxLength: 4096 })),
+  filter: Type.Optional(Type.String({ maxLength: FILTER_TRANSPORT_LIMIT })),
   startIndex: Type.Optional(Type.Integer()),
   count: Type.Optional(Type.Integer()),
   sortBy: Type.Optional(Type.String({ maxLength: 256 })),

@@ -69,7 +69,7 @@ function draftOf(desired: ScimObject, method: 'PUT' | 'PATCH'): UserDraft {
     userName: desired.userName,
     active: desired.active,
     password: desired.password,
-    roles: desired.roles === undefined ? undefined : Array.isArray(desired.roles) ? desired.roles.map(roleValue) : [],
+    rolesWritten: desired.roles !== undefined,
     attributes: resourceToAttributes(desired),
     listsWritten: { all: written('mobileNumbers'), verified: written('verifiedMobileNumbers') },
     // A request-only flag, in either extension (WSO2 7.x: urn:scim:wso2:schema); resourceToAttributes never stores it.
@@ -83,10 +83,6 @@ function draftOf(desired: ScimObject, method: 'PUT' | 'PATCH'): UserDraft {
     },
     accountLockedWritten: written('accountLocked'),
   };
-}
-
-function roleValue(role: unknown): unknown {
-  return isObject(role) ? role.value : role;
 }
 
 function removesPassword(operation: PatchOperation): boolean {

@@ -1,7 +1,7 @@
 import { AppError } from '../errors/app-error.js';
 import { isObject } from '../shared/values.js';
 import { CLAIM, joinList, MULTI_VALUED_ATTRIBUTES, splitList } from '../users/claims.js';
-import { ADMIN_ROLE, type User } from '../users/user.js';
+import { effectiveRoles, type User } from '../users/user.js';
 import type { ItemValue, UserAttributes, ValueItem } from '../users/user-attributes.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
 
@@ -181,12 +181,15 @@ export function attributesToResource(attributes: UserAttributes): ScimObject {
   return resource;
 }
 
+/** The stored attributes of a user as SCIM attributes, `roles` as src/users/user.ts `effectiveRoles` has them. */
+export function userAttributesToResource(user: User): ScimObject {
+  const resource = attributesToResource(user.attributes);
+  const roles = effectiveRoles(user);
+  if (roles.length > 0) resource.roles = roles.map((item) => ({ ...item }));
+  return resource;
+}
+
 /** The canonical SCIM form the PATCH engine works on (no meta, no id: those are read-only). */
 export function toCanonicalResource(user: User): Record<string, unknown> {
-  return {
-    userName: user.userName,
-    active: user.active,
-    ...attributesToResource(user.attributes),
-    ...(user.isAdmin ? { roles: [{ value: ADMIN_ROLE }] } : {}),
-  };
+  return { userName: user.userName, active: user.active, ...userAttributesToResource(user) };
 }

@@ -10,7 +10,8 @@ import { createUserFilterCatalog } from './user-filter-catalog.js';
 /** `groups` (read-only, maintained by /Groups) is filterable too: `groups.value eq "<id>"`. */
 const USER_CATALOG = createUserFilterCatalog({ extraMultiValued: new Map([['groups', USER_GROUPS_ATTRIBUTE]]) });
 
-export { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from './filter-parser.js';
+export { MAX_FILTER_LENGTH } from './filter-limits.js';
+export { MAX_FILTER_DEPTH } from './filter-parser.js';
 
 /** Parses and resolves; every error is an INVALID_FILTER AppError, raised before any SQL exists. */
 export function parseUserFilter(filter: string): QueryFilter {

@@ -3,7 +3,7 @@ import type { UserGroup } from '../groups/group.js';
 import { etagOf, type User } from '../users/user.js';
 import { parseAttributeList } from './filter-parser.js';
 import { groupLocation } from './group-representation.js';
-import { attributesToResource } from './user-mapping.js';
+import { userAttributesToResource } from './user-mapping.js';
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, WSO2_USER_SCHEMA } from './user-schema.js';
 
 type ScimObject = Record<string, unknown>;
@@ -16,7 +16,7 @@ export function userLocation(baseUrl: string, id: string): string {
 
 /** The wire form: RFC 7643 shapes (multi-valued attributes as objects); the WSO2 extension last. */
 export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGroup[]): ScimObject {
-  const rest = attributesToResource(user.attributes);
+  const rest = userAttributesToResource(user);
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
   delete rest[WSO2_USER_SCHEMA];
   return {
@@ -25,10 +25,6 @@ export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGr
     userName: user.userName,
     ...rest,
     active: user.active,
-    roles: [
-      { type: 'default', value: 'Internal/everyone' },
-      ...(user.isAdmin ? [{ value: 'admin', display: 'admin' }] : []),
-    ],
     ...(groups === undefined || groups.length === 0
       ? {}
       : { groups: groups.map((group) => renderGroup(group, baseUrl)) }),

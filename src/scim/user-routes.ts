@@ -10,19 +10,16 @@ import { methodNotAllowed } from '../http/error-handling.js';
 import { requestContextOf } from '../http/request-context.js';
 import type { User } from '../users/user.js';
 import type { UserService } from '../users/user-service.js';
+import { type ListRequest, listRoutes } from './list-routes.js';
 import { ifMatchOf, listResponse, pageWindow, SCIM_JSON, baseUrlOf as scimBaseUrlOf } from './responses.js';
 import {
   IdParamsSchema,
-  ListQuerySchema,
-  ListResponseSchema,
   PATCH_OP_SCHEMA,
   PatchBodySchema,
   ProjectionQuerySchema,
   ScimErrorResponses,
   ScimUserInputSchema,
   ScimUserSchema,
-  SEARCH_REQUEST_SCHEMA,
-  SearchBodySchema,
 } from './schemas.js';
 import { createDraft, patchCommand, replaceCommand } from './user-commands.js';
 import { parseUserFilter, parseUserSort } from './user-query.js';
@@ -93,7 +90,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
   }
 
-  async function sendPage(request: FastifyRequest, reply: FastifyReply, query: ListParameters & Projection) {
+  async function sendPage(request: FastifyRequest, reply: FastifyReply, query: ListRequest) {
     const { startIndex, count } = pageWindow(query);
     const page = await users.listUsers({
       filter: query.filter === undefined ? undefined : parseUserFilter(query.filter),
@@ -119,41 +116,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   const putSchema = { body: ScimUserInputSchema, querystring: ProjectionQuerySchema, response: userResponses };
   const patchSchema = { body: PatchBodySchema, querystring: ProjectionQuerySchema, response: userResponses };
 
-  app.get(
-    '/Users',
-    {
-      config: { permission: permit.admin(USER_SCOPES.list) },
-      schema: { querystring: ListQuerySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } },
-    },
-    async (request, reply) => {
-      requireAdmin(request);
-      return sendPage(request, reply, request.query);
-    },
-  );
-
-  app.post(
-    '/Users/.search',
-    {
-      config: { permission: permit.admin(USER_SCOPES.list) },
-      schema: { body: SearchBodySchema, response: { 200: ListResponseSchema, ...ScimErrorResponses } },
-    },
-    async (request, reply) => {
-      requireAdmin(request);
-      const body = request.body;
-      if (!body.schemas.includes(SEARCH_REQUEST_SCHEMA)) {
-        throw new AppError('INVALID_SYNTAX', `The request must use the schema ${SEARCH_REQUEST_SCHEMA}`);
-      }
-      return sendPage(request, reply, {
-        filter: body.filter,
-        startIndex: body.startIndex,
-        count: body.count,
-        sortBy: body.sortBy,
-        sortOrder: body.sortOrder,
-        attributes: body.attributes?.join(','),
-        excludedAttributes: body.excludedAttributes?.join(','),
-      });
-    },
-  );
+  listRoutes(app, '/Users', permit.admin(USER_SCOPES.list), sendPage);
 
   app.post(
     '/Users',
@@ -252,14 +215,6 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   methodNotAllowed(app, '/Users/:id', ['GET', 'PUT', 'PATCH', 'DELETE']);
   methodNotAllowed(app, '/Me', ['GET', 'PUT', 'PATCH']);
 };
-
-interface ListParameters {
-  filter?: string | undefined;
-  startIndex?: number | undefined;
-  count?: number | undefined;
-  sortBy?: string | undefined;
-  sortOrder?: string | undefined;
-}
 
 interface Projection {
   attributes?: string | undefined;

@@ -107,16 +107,21 @@ const addressesAttribute = attr('addresses', 'A physical mailing address for thi
   ],
 });
 
-const rolesAttribute = attr('roles', 'A list of roles for the User.', {
-  type: 'complex',
-  multiValued: true,
-  subAttributes: [
-    attr('value', 'The value of a role.'),
-    attr('display', 'A human-readable name.', { mutability: 'readOnly' }),
-    attr('type', 'A label indicating the role type.', { mutability: 'readOnly' }),
-    attr('primary', 'Indicates the primary role.', { type: 'boolean', mutability: 'readOnly' }),
-  ],
-});
+const rolesAttribute = attr(
+  'roles',
+  "A list of roles for the User, kept as sent. The value 'admin' makes the User an administrator: granting or " +
+    'revoking it needs the right to manage administrators. Other values confer nothing on this server.',
+  {
+    type: 'complex',
+    multiValued: true,
+    subAttributes: [
+      attr('value', 'The value of a role.'),
+      attr('display', 'A human-readable name, primarily used for display purposes.'),
+      attr('type', 'A label indicating the role type.'),
+      attr('primary', 'Indicates the primary role.', { type: 'boolean' }),
+    ],
+  },
+);
 
 const metaAttribute = attr('meta', 'Resource metadata.', {
   type: 'complex',

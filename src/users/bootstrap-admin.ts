@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import type { Db } from '../db/executor.js';
+import { storeAdminRole } from './user-attributes.js';
 import { countAdmins, findUserByUserName, insertUser, lockAdministrators, updateUserRow } from './user-repository.js';
 
 export interface BootstrapResult {
@@ -26,7 +27,7 @@ export async function ensureAdministrator(
       throw new Error(`ADMIN_USERNAME: a non-administrator named '${userName}' already exists`);
     }
     const actualPassword = password ?? generatePassword();
-    await insertUser(trx, {
+    const row = await insertUser(trx, {
       id: randomUUID(),
       user_name: userName,
       password_hash: await hashPassword(actualPassword),
@@ -34,6 +35,7 @@ export async function ensureAdministrator(
       created_at: now,
       updated_at: now,
     });
+    await storeAdminRole(trx, row.id);
     return { created: true, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };
   });
 }
@@ -57,6 +59,7 @@ export async function resetAdministratorPassword(
     if (existing === undefined) {
       const user = { id: randomUUID(), user_name: userName, password_hash: passwordHash, is_admin: true };
       await insertUser(trx, { ...user, created_at: now, updated_at: now });
+      await storeAdminRole(trx, user.id);
       return true;
     }
     await updateUserRow(trx, existing.id, {
@@ -65,6 +68,7 @@ export async function resetAdministratorPassword(
       active: true,
       updated_at: now,
     });
+    await storeAdminRole(trx, existing.id);
     return false;
   });
   return { created, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };

@@ -27,8 +27,8 @@ export const COLUMN_ATTRIBUTES = {
 
 /**
  * Multi-valued complex attributes of the core schema kept item by item (user_values), with every
- * sub-attribute, any number of values and any type. `roles` stays the server's own (admin flag),
- * `groups` is served by the Groups module.
+ * sub-attribute, any number of values and any type. `roles` too: its value `admin` is also the
+ * administrator flag (src/users/user.ts), `groups` is served by the Groups module.
  */
 export const MULTI_VALUED_ATTRIBUTES = [
   'emails',
@@ -37,6 +37,7 @@ export const MULTI_VALUED_ATTRIBUTES = [
   'photos',
   'addresses',
   'entitlements',
+  'roles',
   'x509Certificates',
 ] as const;
 

@@ -1,6 +1,7 @@
 import type { Executor } from '../db/executor.js';
 import { loadClaims, loadClaimsForUsers, writeClaimChanges } from './claim-repository.js';
 import type { ClaimMap } from './claims.js';
+import { ADMIN_ROLE_ITEM, confersAdministration } from './user.js';
 
 /** One sub-attribute's value in an item of a multi-valued attribute (`primary` is the boolean one). */
 export type ItemValue = string | boolean;
@@ -96,7 +97,7 @@ export async function writeUserAttributeChanges(
   if (rows.length > 0) await db.insertInto('user_values').values(rows).execute();
 }
 
-function sameItems(left: readonly ValueItem[] | undefined, right: readonly ValueItem[] | undefined): boolean {
+export function sameItems(left: readonly ValueItem[] | undefined, right: readonly ValueItem[] | undefined): boolean {
   const a = left ?? [];
   const b = right ?? [];
   return a.length === b.length && a.every((item, index) => sameItem(item, b[index]));
@@ -106,4 +107,14 @@ function sameItem(left: ValueItem, right: ValueItem | undefined): boolean {
   if (right === undefined) return false;
   const keys = Object.keys(left);
   return keys.length === Object.keys(right).length && keys.every((key) => left[key] === right[key]);
+}
+
+/** The server granting administration itself (first start, password reset) stores the role item too. */
+export async function storeAdminRole(db: Executor, userId: string): Promise<void> {
+  const { values } = await loadUserAttributes(db, userId);
+  const roles = values.get('roles') ?? [];
+  if (confersAdministration(roles)) return;
+  const claims = new Map<string, string>();
+  const after = new Map(values).set('roles', [...roles, ADMIN_ROLE_ITEM]);
+  await writeUserAttributeChanges(db, userId, { claims, values }, { claims, values: after });
 }

@@ -4,16 +4,16 @@ import type { UserAttributes } from './user-attributes.js';
 /**
  * What a client asks a user to become, in domain terms. The SCIM layer builds it from a POST or PUT body,
  * or by applying PATCH operations to the current user; the user service checks and writes it. Account
- * fields are `unknown` because checking them (a required userName, a boolean `active`, an allowed role)
- * is the service's rule, not the wire format's.
+ * fields are `unknown` because checking them (a required userName, a boolean `active`, who may grant the
+ * admin role) is the service's rule, not the wire format's.
  */
 export interface UserDraft {
   userName: unknown;
   active: unknown;
   /** undefined: unchanged. */
   password: unknown;
-  /** The role values asked for; undefined: none given. */
-  roles: readonly unknown[] | undefined;
+  /** Whether the request names `roles` (the items themselves are in `attributes.values`). */
+  rolesWritten: boolean;
   attributes: UserAttributes;
   /** Which WSO2 lists the request itself wrote (a PUT without them leaves them as they are). */
   listsWritten: { all: boolean; verified: boolean };
@@ -36,8 +36,8 @@ export interface UserUpdate {
   /** Lists not written stay as they are (PUT), rather than being removed (PATCH starts from the current user). */
   listsOmittedMeanUnchanged: boolean;
   /**
-   * No roles given keeps the admin role (clients replacing a profile must not demote by omission);
-   * PATCH starts from the current resource, so roles missing afterwards means they were removed.
+   * No roles given keeps the roles, the admin role included (clients replacing a profile must not demote by
+   * omission); PATCH starts from the current resource, so roles missing afterwards means they were removed.
    */
   rolesOmittedMeanUnchanged: boolean;
 }

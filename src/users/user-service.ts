@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
 import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
+import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
 import { revokeUserGrants } from '../oauth/grant-repository.js';
 import type { Clock } from '../shared/clock.js';
@@ -15,11 +15,13 @@ import { type MobileUpdatePlan, planMobileUpdate } from '../verification/mobile-
 import type { VerificationService } from '../verification/verification-service.js';
 import { CLAIM, type ClaimMap, splitList } from './claims.js';
 import { primaryMobile, readMobileState, withMobileState } from './mobile-claims.js';
-import { ADMIN_ROLE, matchesEtag, type User, userFromRow } from './user.js';
+import { confersAdministration, effectiveRoles, matchesEtag, type User, userFromRow } from './user.js';
 import {
   loadUserAttributes,
   loadUserAttributesForUsers,
+  sameItems,
   type UserAttributes,
+  type ValueItem,
   writeUserAttributeChanges,
 } from './user-attributes.js';
 import type { UserDraft, UserUpdate } from './user-commands.js';
@@ -77,9 +79,7 @@ export function createUserService(deps: UserServiceDeps) {
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    // A statement timeout bounds what one filtered listing can cost the database (SET LOCAL: this transaction only).
-    const { totalResults, rows, attributes } = await db.transaction().execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
+    const { totalResults, rows, attributes } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
       const page = await listUserRows(trx, query);
       const pageAttributes = await loadUserAttributesForUsers(
         trx,
@@ -92,7 +92,7 @@ export function createUserService(deps: UserServiceDeps) {
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
   async function createUser(actor: Actor, draft: UserDraft): Promise<User> {
-    const fields = await accountFields(draft, undefined, actor, false);
+    const fields = await accountFields(draft, undefined, actor);
     const { attributes } = draft;
     const mobile = readMobileState(attributes);
     // pendingMobileNumber in the body is ignored, as read-only attributes are (creating never starts verification);
@@ -149,11 +149,12 @@ export function createUserService(deps: UserServiceDeps) {
   async function applyUpdate(
     trx: Trx,
     current: User,
-    draft: UserDraft,
+    requested: UserDraft,
     context: WriteContext,
   ): Promise<{ user: User; smsQueued: boolean }> {
     const { update } = context;
-    const fields = await accountFields(draft, current, context.actor, update.rolesOmittedMeanUnchanged);
+    const draft = withKeptRoles(requested, current, update);
+    const fields = await accountFields(draft, current, context.actor);
     assertMayTouchAdministrator(context.actor, current, fields);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
@@ -326,13 +327,8 @@ async function assertAnotherAdministrator(trx: Trx, id: string, detail: string):
   if ((await countActiveAdminsExcept(trx, id)) === 0) throw new AppError('MUTABILITY', detail);
 }
 
-/** The column-backed attributes: userName, active, password and the admin role. */
-async function accountFields(
-  desired: UserDraft,
-  current: User | undefined,
-  actor: Actor,
-  rolesOmittedMeanUnchanged: boolean,
-): Promise<AccountFields> {
+/** The column-backed attributes: userName, active, password and the admin flag (from the roles). */
+async function accountFields(desired: UserDraft, current: User | undefined, actor: Actor): Promise<AccountFields> {
   const userName = desired.userName;
   if (typeof userName !== 'string' || userName.trim() === '') {
     throw new AppError('INVALID_VALUE', "Attribute 'userName' is required");
@@ -346,7 +342,7 @@ async function accountFields(
   if (password !== undefined && (typeof password !== 'string' || password.length < 1 || password.length > 1024)) {
     throw new AppError('INVALID_VALUE', "Attribute 'password' must be a non-empty string");
   }
-  const isAdmin = requestedAdminRole(desired, current, actor, rolesOmittedMeanUnchanged);
+  const isAdmin = requestedAdminRole(desired.attributes.values.get('roles'), current, actor);
   return {
     userName: userName.trim(),
     active,
@@ -355,31 +351,36 @@ async function accountFields(
   };
 }
 
-function requestedAdminRole(
-  desired: UserDraft,
-  current: User | undefined,
-  actor: Actor,
-  omittedMeansUnchanged: boolean,
-): boolean {
+/**
+ * Roles are data assigned by administrators; the value `admin` is also authority (src/users/user.ts). A user
+ * acting on themselves changes no role; granting or revoking `admin` needs the right to manage administrators.
+ */
+function requestedAdminRole(roles: readonly ValueItem[] | undefined, current: User | undefined, actor: Actor): boolean {
   const currentlyAdmin = current?.isAdmin ?? false;
-  const roles = desired.roles;
-  if (roles === undefined && omittedMeansUnchanged) return currentlyAdmin;
-  const values = roles ?? [];
-  const unknown = values.filter(
-    (value) => typeof value !== 'string' || !['admin', 'internal/everyone'].includes(value.toLowerCase()),
-  );
-  if (unknown.length > 0) throw new AppError('INVALID_VALUE', `Unknown role: ${JSON.stringify(unknown[0])}`);
-  const wantsAdmin = values.some((value) => typeof value === 'string' && value.toLowerCase() === ADMIN_ROLE);
-  if (wantsAdmin !== currentlyAdmin && actor.kind !== 'admin') {
-    throw new AppError('MUTABILITY', "Attribute 'roles' can only be changed by an administrator");
+  const wantsAdmin = confersAdministration(roles);
+  if (actor.kind !== 'admin') {
+    if (!sameItems(roles, current === undefined ? [] : effectiveRoles(current))) {
+      throw new AppError('MUTABILITY', "Attribute 'roles' can only be changed by an administrator");
+    }
+    return currentlyAdmin;
   }
-  if (wantsAdmin !== currentlyAdmin && actor.kind === 'admin' && !actor.mayManageAdministrators) {
+  if (wantsAdmin !== currentlyAdmin && !actor.mayManageAdministrators) {
     throw new AppError(
       'FORBIDDEN',
       "Granting or revoking the 'admin' role needs the right to manage administrators (internal_role_mgt_update)",
     );
   }
   return wantsAdmin;
+}
+
+/** A PUT that leaves `roles` out keeps them all (the admin role included): no demotion by omission. */
+function withKeptRoles(draft: UserDraft, current: User, update: UserUpdate): UserDraft {
+  if (draft.rolesWritten || !update.rolesOmittedMeanUnchanged) return draft;
+  const values = new Map(draft.attributes.values);
+  const roles = effectiveRoles(current);
+  if (roles.length > 0) values.set('roles', roles);
+  else values.delete('roles');
+  return { ...draft, attributes: { ...draft.attributes, values } };
 }
 
 /** A PUT that leaves `accountLocked` out (provisioning clients resend whole users) keeps the lock. */

@@ -1,5 +1,5 @@
 import type { UserRow } from '../db/database.js';
-import type { UserAttributes } from './user-attributes.js';
+import type { UserAttributes, ValueItem } from './user-attributes.js';
 
 /** A user as the business rules see it: the row's fields plus its stored attributes. */
 export interface User {
@@ -13,7 +13,32 @@ export interface User {
   attributes: UserAttributes;
 }
 
+/**
+ * The one role value with a meaning to the server: a `roles` item whose value is `admin` (in any case) makes
+ * the user an administrator (the `is_admin` column, which authentication reads, follows it). Every other role
+ * value is data kept for clients, conferring nothing here.
+ */
 export const ADMIN_ROLE = 'admin';
+
+/** How the administrator role is stored when the server grants it itself (first start, password reset). */
+export const ADMIN_ROLE_ITEM: ValueItem = { value: ADMIN_ROLE, display: ADMIN_ROLE };
+
+export function isAdminRole(item: ValueItem): boolean {
+  return typeof item.value === 'string' && item.value.toLowerCase() === ADMIN_ROLE;
+}
+
+export function confersAdministration(roles: readonly ValueItem[] | undefined): boolean {
+  return (roles ?? []).some(isAdminRole);
+}
+
+/**
+ * The user's roles as stored, and the administrator role when the flag says so but no item does (rows made
+ * before roles were stored item by item): what a client sees and PATCHes is never less than the authority held.
+ */
+export function effectiveRoles(user: Pick<User, 'isAdmin' | 'attributes'>): readonly ValueItem[] {
+  const stored = user.attributes.values.get('roles') ?? [];
+  return user.isAdmin && !confersAdministration(stored) ? [...stored, ADMIN_ROLE_ITEM] : stored;
+}
 
 export function userFromRow(row: UserRow, attributes: UserAttributes): User {
   return {

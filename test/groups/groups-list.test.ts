@@ -100,11 +100,37 @@ describe('GET /scim2/Groups: filter, sorting, paging, projection, .search', () =
   });
 
   it('a malformed sort is 400 invalidValue', async () => {
-    for (const query of ['sortBy=members', 'sortBy=nope', 'sortBy=displayName&sortOrder=sideways']) {
+    for (const query of [
+      'sortBy=members',
+      'sortBy=members.value',
+      'sortBy=members.display',
+      'sortBy=meta',
+      'sortBy=nope',
+      'sortBy=displayName.first',
+      'sortBy=urn:ietf:params:scim:schemas:core:2.0:User:userName',
+      `sortBy=${encodeURIComponent('displayName[value eq "x"]')}`,
+      `sortBy=${encodeURIComponent('display Name')}`,
+      'sortBy=displayName&sortOrder=sideways',
+      'sortBy=displayName&sortOrder=',
+    ]) {
       const response = await scimRequest(t, { method: 'GET', url: `/scim2/Groups?${query}` });
       expect(response.statusCode, query).toBe(400);
-      expect(json(response).scimType).toBe('invalidValue');
+      expect(json(response), query).toMatchObject({ schemas: [SCIM.error], scimType: 'invalidValue' });
     }
+    const search = await scimRequest(t, {
+      method: 'POST',
+      url: '/scim2/Groups/.search',
+      body: { schemas: [SCIM.searchRequest], sortBy: 'displayName', sortOrder: 'upwards' },
+    });
+    expect(search.statusCode).toBe(400);
+    expect(json(search).scimType).toBe('invalidValue');
+    const searchByMembers = await scimRequest(t, {
+      method: 'POST',
+      url: '/scim2/Groups/.search',
+      body: { schemas: [SCIM.searchRequest], sortBy: 'members.value' },
+    });
+    expect(searchByMembers.statusCode).toBe(400);
+    expect(json(searchByMembers).scimType).toBe('invalidValue');
   });
 
   it('pages with startIndex and count; totalResults counts every match', async () => {

@@ -79,6 +79,10 @@ describe('sorting (RFC 7644 3.4.2.3) and the habits of real clients', () => {
     ['a complex attribute', 'sortBy=name'],
     ['a bad sortOrder', 'sortBy=userName&sortOrder=sideways'],
     ['password', 'sortBy=password'],
+    // Read-only, multi-valued without a primary value: RFC 7644 3.4.2.3 gives it no sort order.
+    ['groups', 'sortBy=groups'],
+    ['groups.value', 'sortBy=groups.value'],
+    ['groups.display', 'sortBy=groups.display&sortOrder=descending'],
   ])('answers 400 invalidValue for %s', async (_label, query) => {
     const response = await scimRequest(t, { method: 'GET', url: `/scim2/Users?${query}` });
     expect(response.statusCode).toBe(400);

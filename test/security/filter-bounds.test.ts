@@ -35,6 +35,26 @@ describe('filter bounds and the statement timeout', () => {
     expect(quoted.statusCode).toBe(200);
   });
 
+  it('one length bound with one clear detail, however long the filter, on Users and Groups, GET and .search', async () => {
+    for (const length of [3000, 5000, 9000]) {
+      const filter = `displayName eq "${'x'.repeat(length)}"`;
+      const responses = [
+        await list(filter),
+        await scimRequest(t, { method: 'GET', url: `/scim2/Groups?filter=${encodeURIComponent(filter)}` }),
+        ...(await Promise.all(
+          ['/scim2/Users/.search', '/scim2/Groups/.search'].map((url) =>
+            scimRequest(t, { method: 'POST', url, body: { schemas: [SCIM.searchRequest], filter } }),
+          ),
+        )),
+      ];
+      for (const response of responses) {
+        expect(response.statusCode, response.body).toBe(400);
+        expect(json(response)).toMatchObject({ schemas: [SCIM.error], scimType: 'invalidFilter' });
+        expect(json(response).detail).toBe(`The filter is ${filter.length} characters long; at most 2048 are accepted`);
+      }
+    }
+  });
+
   it('the same bounds apply to POST /Users/.search; 20 comparisons still work', async () => {
     const twenty = Array.from({ length: 20 }, (_, i) => `userName eq "u${i}"`).join(' or ');
     expect((await list(twenty)).statusCode).toBe(200);
