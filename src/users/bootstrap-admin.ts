@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { recordRevocation } from '../auth/credential-events.js';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import type { Db } from '../db/executor.js';
+import { revokeUserGrants } from '../oauth/grant-repository.js';
 import { countAdmins, findUserByUserName, insertUser, lockAdministrators, updateUserRow } from './user-repository.js';
 
 export interface BootstrapResult {
@@ -65,6 +67,9 @@ export async function resetAdministratorPassword(
       active: true,
       updated_at: now,
     });
+    // As any password reset: the old password and the logins made with it die on every running instance.
+    await revokeUserGrants(trx, existing.id, now);
+    await recordRevocation(trx, [{ kind: 'user', id: existing.id }]);
     return false;
   });
   return { created, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };

@@ -143,7 +143,14 @@ describe('housekeeping', () => {
     const first = await housekeeping.runOnce();
     expect(first).toEqual({
       ran: true,
-      deleted: { rateLimitCounters: 6, verificationCodes: 1, smsDeliveries: 6, refreshTokens: 1, auditEvents: 6 },
+      deleted: {
+        rateLimitCounters: 6,
+        verificationCodes: 1,
+        smsDeliveries: 6,
+        refreshTokens: 1,
+        auditEvents: 6,
+        credentialEvents: 0,
+      },
     });
     const second = await housekeeping.runOnce();
     expect(second.deleted).toEqual({
@@ -152,6 +159,7 @@ describe('housekeeping', () => {
       smsDeliveries: 1,
       refreshTokens: 0,
       auditEvents: 1,
+      credentialEvents: 0,
     });
     expect(await counts(t.db)).toEqual({
       rate_limit_counters: 1,
