@@ -239,6 +239,43 @@ describe('authentication cache across instances', () => {
   });
 });
 
+describe('authentication cache without notifications', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let bDatabase: TestDatabase;
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    bDatabase = await separateConnections(a.database);
+    // As if every NOTIFY were lost (a dropped listening connection): only the poll can tell B.
+    b = await startTestApp({ database: { ...bDatabase, handle: { ...bDatabase.handle, listen: undefined } } });
+  });
+  afterAll(async () => {
+    await b.close();
+    if (bDatabase !== a.database) await bDatabase.close();
+    await a.close();
+  });
+
+  it('the poll alone keeps the bound', async () => {
+    const userName = uniqueName('unnotified');
+    const user = await createUser(a, userName);
+    const token = bearer((await passwordToken(a, userName, `${userName}-password`)).access_token);
+    for (const auth of [user.auth, token]) {
+      expect((await scimRequest(b, { method: 'GET', url: '/scim2/Me', auth })).statusCode).toBe(200);
+    }
+    const disable = await scimRequest(a, {
+      method: 'PATCH',
+      url: `/scim2/Users/${user.id}`,
+      body: patchBody({ op: 'replace', path: 'active', value: false }),
+    });
+    expect(disable.statusCode).toBe(200);
+    const since = performance.now();
+    for (const auth of [user.auth, token]) {
+      await expectRefusedWithin(() => scimRequest(b, { method: 'GET', url: '/scim2/Me', auth }), since);
+    }
+  });
+});
+
 describe('authentication cache size and settings', () => {
   let t: TestApp;
   const recorder = new QueryRecorder();
