@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { createDatabase } from '../../src/db/create-db.js';
 import { resetAdministratorPassword } from '../../src/users/bootstrap-admin.js';
 import { bearer, clientBasic, oauthPost, passwordToken, registerClient } from '../oauth/oauth-helpers.js';
+import { startCuttableProxy } from '../support/cuttable-proxy.js';
 import { QueryRecorder, recorded } from '../support/query-recorder.js';
 import { expectRefusedWithin, REVOCATION_BOUND_MS } from '../support/revocation-bound.js';
 import {
@@ -273,6 +274,57 @@ describe('authentication cache without notifications', () => {
     for (const auth of [user.auth, token]) {
       await expectRefusedWithin(() => scimRequest(b, { method: 'GET', url: '/scim2/Me', auth }), since);
     }
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('authentication cache while the database is out of reach', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let proxy: Awaited<ReturnType<typeof startCuttableProxy>>;
+  let bDatabase: TestDatabase;
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    proxy = await startCuttableProxy(new URL(a.database.url ?? ''));
+    const handle = await createDatabase({ kind: 'postgres', url: proxy.url });
+    bDatabase = { handle, url: proxy.url, close: () => handle.db.destroy() };
+    b = await startTestApp({ database: bDatabase });
+  });
+  afterAll(async () => {
+    await b.close();
+    await bDatabase.close();
+    await proxy.close();
+    await a.close();
+  });
+
+  it('an instance that cannot read revocations stops answering from its cache within the bound', async () => {
+    const userName = uniqueName('partitioned');
+    const user = await createUser(a, userName);
+    const get = () => scimRequest(b, { method: 'GET', url: '/scim2/Me', auth: user.auth });
+    expect((await get()).statusCode).toBe(200);
+    proxy.cut();
+    // Disabled where B cannot hear of it: B must not vouch for the credential past the bound.
+    const disable = await scimRequest(a, {
+      method: 'PATCH',
+      url: `/scim2/Users/${user.id}`,
+      body: patchBody({ op: 'replace', path: 'active', value: false }),
+    });
+    expect(disable.statusCode).toBe(200);
+    const since = performance.now();
+    // Out of reach for longer than the bound (every request meanwhile fails on the database anyway)...
+    while (performance.now() - since <= REVOCATION_BOUND_MS) {
+      expect((await get()).statusCode).toBe(503);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // ...so once the database is back, B's cache must not vouch for the credential, before or after it
+    // has read the revocation.
+    proxy.restore();
+    let status = 503;
+    for (let attempt = 0; attempt < 50 && status === 503; attempt += 1) {
+      status = (await get()).statusCode;
+      if (status === 503) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(401);
   });
 });
 
