@@ -129,6 +129,26 @@ describe('housekeeping', () => {
   });
   afterAll(async () => t.close());
 
+  it('deletes credential revocation events once no instance can still need them (10 minutes, database clock)', async () => {
+    await sql`insert into credential_events (epoch, targets, created_at) values
+      (1000000000001, 'user:old', now() - interval '11 minutes'), (1000000000002, 'user:recent', now())`.execute(t.db);
+    const housekeeping = createHousekeeping({
+      db: t.db,
+      clock: t.clock,
+      logger: pino({ level: 'silent' }),
+      settings: { auditRetentionDays: RETENTION_DAYS },
+    });
+    const report = await housekeeping.runOnce();
+    expect(report.deleted.credentialEvents).toBe(1);
+    const left = await t.db
+      .selectFrom('credential_events')
+      .select('targets')
+      .where('epoch', '>', '1000000000000')
+      .execute();
+    expect(left).toEqual([{ targets: 'user:recent' }]);
+    await t.db.deleteFrom('credential_events').where('epoch', '>', '1000000000000').execute();
+  });
+
   it('deletes what expired, in bounded batches, and keeps everything still needed', async () => {
     await clear(t.db);
     await seed(t.db, userId, t.clock.now(), 7);
