@@ -211,6 +211,27 @@ describe('authentication cache across instances', () => {
     expect(recorder.readsOf('users')).toHaveLength(2);
   });
 
+  it('concurrent revocations get consecutive epochs, each with its own targets', async () => {
+    const people = await Promise.all(Array.from({ length: 12 }, () => createUser(a, uniqueName('parallel'))));
+    const before = await a.db.selectFrom('credential_epoch').select('epoch').executeTakeFirstOrThrow();
+    const changes = await Promise.all(
+      people.map((person, index) =>
+        patchUser(person.id, { op: 'replace', path: 'password', value: `parallel-${index}-pw` }),
+      ),
+    );
+    expect(changes.map((response) => response.statusCode)).toEqual(people.map(() => 200));
+    const events = await a.db
+      .selectFrom('credential_events')
+      .select(['epoch', 'targets'])
+      .where('epoch', '>', before.epoch)
+      .orderBy('epoch')
+      .execute();
+    const mine = events.filter((event) => people.some((person) => event.targets === `user:${person.id}`));
+    expect(mine).toHaveLength(people.length);
+    const epochs = events.map((event) => Number(event.epoch));
+    expect(epochs).toEqual(epochs.map((_, index) => Number(before.epoch) + index + 1));
+  });
+
   it('revoked credentials are never served past the bound under concurrent load', async () => {
     const user = await warmUser();
     const credentials = [user.auth, user.token];
