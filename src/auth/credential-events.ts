@@ -82,8 +82,6 @@ export interface CredentialEventFeed {
   stop(): Promise<void>;
   /** Whether a poll that started within the bound succeeded: caches may answer only then. */
   isCurrent(): boolean;
-  /** Polls now (after the poll in flight, which may have started before what the caller waits for). */
-  poll(): Promise<void>;
 }
 
 const PAGE = 1000;
@@ -139,7 +137,9 @@ export function createCredentialEventFeed(deps: CredentialEventFeedDeps): Creden
     }
   }
 
+  /** Polls now, or right after the poll in flight (which may have started before what woke us). */
   function poll(): Promise<void> {
+    if (stopped) return Promise.resolve();
     if (inFlight === undefined) {
       inFlight = runLogged().finally(() => {
         inFlight = undefined;
@@ -171,7 +171,6 @@ export function createCredentialEventFeed(deps: CredentialEventFeedDeps): Creden
     isCurrent() {
       return currentAsOf !== undefined && performance.now() - currentAsOf <= maxDelayMs;
     },
-    poll,
   };
 }
 
