@@ -10,6 +10,7 @@ import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 import * as userValues from './2026-12-01T0000_user_values.js';
 import * as groups from './2026-12-01T0900_groups.js';
 import * as adminRoleValues from './2026-12-01T1300_admin_role_values.js';
+import * as credentialEvents from './2026-12-01T1300_credential_events.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T0000_user_values': userValues,
   '2026-12-01T0900_groups': groups,
   '2026-12-01T1300_admin_role_values': adminRoleValues,
+  '2026-12-01T1300_credential_events': credentialEvents,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,9 +7,11 @@ import { auditRoutes } from './audit/audit-routes.js';
 import { createBasicAuthenticator } from './auth/authenticate.js';
 import { createBearerAuthenticator, createCompositeAuthenticator } from './auth/bearer-authenticator.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { createCredentialEventFeed, createRevocations } from './auth/credential-events.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { limitPasswordHashing } from './auth/password.js';
 import { permit } from './auth/permissions.js';
+import { PrincipalCache } from './auth/principal-cache.js';
 import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
@@ -115,11 +117,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       destinations,
     },
   });
+  // Authentication from a cache that every instance's revocations reach (src/auth/credential-events.ts).
+  const principals = new PrincipalCache({
+    maxEntries: config.AUTH_CACHE_MAX_ENTRIES,
+    ttlMs: config.AUTH_CACHE_TTL_SECONDS * 1000,
+    now: () => clock.now().getTime(),
+    isCurrent: () => credentialEvents.isCurrent(),
+  });
+  const credentialEvents = createCredentialEventFeed({
+    db,
+    listen: database.listen,
+    logger,
+    maxDelayMs: config.AUTH_REVOCATION_MAX_DELAY_MS,
+    onRevoked: (tags) => principals.revoke(tags),
+    onReset: () => principals.clear(),
+  });
+  const revocations = createRevocations((tags) => principals.revoke(tags));
   limitPasswordHashing(config.PASSWORD_HASH_CONCURRENCY);
   const loginThrottle = createLoginThrottle({
     db,
     clock,
     logger,
+    revocations,
     key: keys.otpHmac,
     settings: {
       maxFailures: config.LOGIN_MAX_FAILED_ATTEMPTS,
@@ -134,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger,
     verification,
     loginThrottle,
+    revocations,
     onSmsQueued,
     statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS,
     mobilePolicy: {
@@ -153,13 +173,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     config,
     signingKeyEncryption: keys.signingKeyEncryption,
     loginThrottle,
+    revocations,
   });
   const authenticator = createCompositeAuthenticator(
     createBasicAuthenticator({
       throttle: loginThrottle,
       cache: new CredentialCache(config.AUTH_CACHE_TTL_SECONDS * 1000),
+      principals,
     }),
-    createBearerAuthenticator(oauth.accessTokens),
+    createBearerAuthenticator(oauth.accessTokens, principals),
   );
 
   const app = Fastify({
@@ -303,6 +325,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   await app.register(webAppRoutes);
 
+  // Without a cache there is nothing to keep current.
+  if (principals.enabled) app.addHook('onReady', () => credentialEvents.start());
   if (deps.startDispatcher ?? false) {
     app.addHook('onReady', async () => {
       dispatcher.start();
@@ -313,7 +337,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // last-added-first. One hook keeps the order that avoids duplicate SMS: sends in flight finish and record
   // their outcome, and only then does the database close.
   app.addHook('onClose', async () => {
-    await Promise.all([dispatcher.stop(), housekeeping.stop()]);
+    await Promise.all([dispatcher.stop(), housekeeping.stop(), credentialEvents.stop()]);
     if (deps.closeDatabase ?? false) await db.destroy();
   });
   app.decorate('smsDispatcher', dispatcher);

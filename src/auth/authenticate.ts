@@ -1,7 +1,9 @@
 import { AppError } from '../errors/app-error.js';
 import type { CredentialCache } from './credential-cache.js';
+import { targetTag } from './credential-events.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { Principal } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 
 export const BASIC_CHALLENGE = 'Basic realm="scim", charset="UTF-8"';
 
@@ -13,6 +15,8 @@ export interface Authenticator {
 export interface AuthenticatorDeps {
   throttle: LoginThrottle;
   cache: CredentialCache;
+  /** Credentials seen moments ago answer without a query (revocations drop them; see credential-events.ts). */
+  principals: PrincipalCache;
   now?: () => number;
 }
 
@@ -42,6 +46,11 @@ export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator
       const credentials = parseBasic(authorization);
       if (credentials === undefined) throw unauthenticated('Unsupported or malformed Authorization header');
       const { userName, password } = credentials;
+      // User names are matched without regard to case, so the key is too.
+      const key = deps.principals.keyOf('basic', userName.toLowerCase(), password);
+      const cached = deps.principals.get(key);
+      if (cached !== undefined) return cached;
+      const ticket = deps.principals.ticket();
       const user = await deps.throttle.verifyPasswordLogin({
         userName,
         password,
@@ -50,7 +59,14 @@ export function createBasicAuthenticator(deps: AuthenticatorDeps): Authenticator
         recentlyVerified: (hash) => deps.cache.isVerified(userName, password, hash, now()),
       });
       if (user.password_hash !== null) deps.cache.remember(userName, password, user.password_hash, now());
-      return { userId: user.id, userName: user.user_name, isAdmin: user.is_admin, scheme: 'basic' };
+      const principal: Principal = {
+        userId: user.id,
+        userName: user.user_name,
+        isAdmin: user.is_admin,
+        scheme: 'basic',
+      };
+      deps.principals.put(ticket, key, principal, [targetTag({ kind: 'user', id: user.id })]);
+      return principal;
     },
   };
 }

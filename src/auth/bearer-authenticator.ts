@@ -1,7 +1,9 @@
 import { AppError, isAppError } from '../errors/app-error.js';
-import { type AccessTokens, InvalidTokenError } from '../oauth/access-tokens.js';
+import { type AccessTokens, InvalidTokenError, type ResolvedToken } from '../oauth/access-tokens.js';
 import { type Authenticator, BASIC_CHALLENGE } from './authenticate.js';
+import { type RevocationTarget, targetTag } from './credential-events.js';
 import type { Principal } from './principal.js';
+import type { PrincipalCache } from './principal-cache.js';
 
 export const BEARER_CHALLENGE = 'Bearer realm="scim"';
 /** RFC 7235: one header may carry several challenges; both schemes are offered. */
@@ -24,12 +26,17 @@ function invalidToken(description: string): AppError {
 }
 
 /** `Authorization: Bearer <JWT>`: a token of this server or of the configured external identity provider. */
-export function createBearerAuthenticator(accessTokens: AccessTokens): Authenticator {
+export function createBearerAuthenticator(accessTokens: AccessTokens, principals: PrincipalCache): Authenticator {
   return {
     async authenticate(authorization) {
       const match = authorization === undefined ? null : BEARER.exec(authorization);
       if (match?.[1] === undefined) throw invalidToken('Malformed bearer token');
-      let resolved: Awaited<ReturnType<AccessTokens['resolve']>>;
+      // The whole token is the key (its signature covers the claims): a hit needs no signature check.
+      const key = principals.keyOf('bearer', match[1]);
+      const cached = principals.get(key);
+      if (cached !== undefined) return cached;
+      const ticket = principals.ticket();
+      let resolved: ResolvedToken;
       try {
         resolved = await accessTokens.resolve(match[1]);
       } catch (error) {
@@ -56,9 +63,23 @@ export function createBearerAuthenticator(accessTokens: AccessTokens): Authentic
               subject: 'client',
             };
       if (resolved.clientId !== undefined) principal.clientId = resolved.clientId;
+      const expiresAt = typeof resolved.claims.exp === 'number' ? resolved.claims.exp * 1000 : undefined;
+      principals.put(ticket, key, principal, revocationTags(resolved), expiresAt);
       return principal;
     },
   };
+}
+
+/** What can revoke a token: its user or client, its login (`sid`), itself (`jti`), the client it was issued to. */
+function revocationTags(resolved: ResolvedToken): string[] {
+  const { subject, claims } = resolved;
+  const targets: RevocationTarget[] = [
+    subject.kind === 'user' ? { kind: 'user', id: subject.user.id } : { kind: 'client', id: subject.client.clientId },
+  ];
+  if (typeof claims.sid === 'string') targets.push({ kind: 'grant', id: claims.sid });
+  if (typeof claims.jti === 'string') targets.push({ kind: 'token', id: claims.jti });
+  if (resolved.clientId !== undefined) targets.push({ kind: 'client', id: resolved.clientId });
+  return targets.map(targetTag);
 }
 
 /** `Basic ...` → the Basic authenticator, `Bearer ...` → the bearer one; the 401 challenge offers both. */

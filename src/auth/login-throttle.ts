@@ -8,6 +8,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { CLAIM } from '../users/claims.js';
 import { findUserByUserName } from '../users/user-repository.js';
+import type { Revocations } from './credential-events.js';
 import { generatePassword, hashPassword, verifyPassword } from './password.js';
 
 /**
@@ -32,6 +33,8 @@ export interface LoginThrottleDeps {
   /** Keys the hash of client IPs (numbers never stored whole). */
   key: Buffer;
   settings: LoginThrottleSettings;
+  /** A lock also ends the account's cached Basic credentials on every instance. */
+  revocations: Revocations;
 }
 
 export interface PasswordLogin {
@@ -120,7 +123,7 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     clientIp: string | undefined,
   ) {
     const now = clock.now();
-    await db.transaction().execute(async (trx) => {
+    await deps.revocations.transaction(db, async (trx, revoke) => {
       if (clientIp !== undefined) await countFailure(trx, ipSubject(clientIp), IP_WINDOW_MS);
       if (accountSubjectId === undefined) return;
       const counted = await countFailure(trx, accountSubjectId, null);
@@ -132,7 +135,10 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
         .set({ failures: 0, locked_until: until, lock_count: counted.lock_count + 1, updated_at: now })
         .where('subject', '=', accountSubjectId)
         .execute();
-      if (userId !== null) await writeLockedClaim(trx, userId, true);
+      if (userId !== null) {
+        await writeLockedClaim(trx, userId, true);
+        revoke({ kind: 'user', id: userId });
+      }
       await recordAuditEvent(
         trx,
         {

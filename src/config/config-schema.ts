@@ -31,7 +31,14 @@ export const ConfigSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(
     Type.String({ minLength: 16, description: 'Bearer token a Prometheus scraper may use for GET /metrics' }),
   ),
-  AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'How long a verified Basic credential stays cached'),
+  AUTH_CACHE_TTL_SECONDS: Int(60, 0, 3600, 'Longest a verified credential (Basic or bearer) stays cached; 0: none'),
+  AUTH_CACHE_MAX_ENTRIES: Int(10_000, 1, 1_000_000, 'Credentials cached at most (least recently used go first)'),
+  AUTH_REVOCATION_MAX_DELAY_MS: Int(
+    2000,
+    200,
+    60_000,
+    'Longest another instance may still accept a revoked credential from its cache',
+  ),
   BULK_MAX_OPERATIONS: Int(1000, 1, 100_000, 'Operations one /scim2/Bulk request may carry (maxOperations)'),
   BULK_MAX_PAYLOAD_SIZE: Int(1_048_576, 1024, 104_857_600, 'Largest /scim2/Bulk body in bytes (maxPayloadSize)'),
   DATABASE_QUERY_TIMEOUT_MS: Int(

@@ -16,6 +16,12 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   /** Connection pool figures for /metrics (PostgreSQL; PGlite has no pool). */
   poolStats?(): { total: number; idle: number; waiting: number };
+  /**
+   * Calls `onNotify` on each NOTIFY on `channel`, and once more after a lost listening connection is back
+   * (notifications may have been missed meanwhile). Never fails: on PostgreSQL a dedicated connection is
+   * opened in the background and reopened after a loss. Resolves to a function that stops listening.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 
 export interface DatabaseOptions {
@@ -53,7 +59,8 @@ export async function createDatabase(target: DatabaseTarget, options: DatabaseOp
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-    return { db, kind: 'postgres', ping: () => pingWith(db), poolStats };
+    const listen = (channel: string, onNotify: () => void) => listenOnPostgres(target.url, channel, onNotify);
+    return { db, kind: 'postgres', ping: () => pingWith(db), poolStats, listen };
   }
   let client: PGlite;
   if (target.dataDir === null) {
@@ -65,7 +72,73 @@ export async function createDatabase(target: DatabaseTarget, options: DatabaseOp
   }
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'pglite', ping: () => pingWith(db) };
+  return { db, kind: 'pglite', ping: () => pingWith(db), listen: pgliteListener(client) };
+}
+
+/** PGlite is one process: its own LISTEN/NOTIFY reaches every listener in it. */
+export function pgliteListener(client: PGlite): NonNullable<DatabaseHandle['listen']> {
+  return async (channel, onNotify) => {
+    const stop = await client.listen(channel, () => onNotify());
+    return async () => {
+      // The database may already be closed when the app stops.
+      await stop().catch(() => undefined);
+    };
+  };
+}
+
+const RELISTEN_DELAY_MS = 1000;
+
+/** LISTEN on a connection of its own (a pooled one would be handed to other queries). */
+async function listenOnPostgres(url: string, channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  const reconnectLater = () => {
+    if (stopped || retry !== undefined) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect();
+    }, RELISTEN_DELAY_MS);
+    retry.unref();
+  };
+
+  async function connect(): Promise<void> {
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_AND_ACQUIRE_TIMEOUT_MS });
+    next.on('error', () => {
+      void next.end().catch(() => undefined);
+      if (client === next) client = undefined;
+      reconnectLater();
+    });
+    next.on('end', () => {
+      if (client === next) client = undefined;
+      reconnectLater();
+    });
+    next.on('notification', (message) => {
+      if (message.channel === channel) onNotify();
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+    } catch {
+      await next.end().catch(() => undefined);
+      reconnectLater();
+      return;
+    }
+    if (stopped) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    client = next;
+    onNotify();
+  }
+
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => undefined);
+  };
 }
 
 /**

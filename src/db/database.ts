@@ -189,6 +189,19 @@ export interface LoginFailuresTable {
   updated_at: Timestamp;
 }
 
+/** The single row whose epoch every credential revocation bumps (src/auth/credential-events.ts). */
+export interface CredentialEpochTable {
+  id: number;
+  epoch: ColumnType<string, string | number, string | number>;
+}
+
+export interface CredentialEventsTable {
+  epoch: ColumnType<string, string | number, never>;
+  /** Space-separated `kind:id` (user, client, grant, token). */
+  targets: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
@@ -208,6 +221,8 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   login_failures: LoginFailuresTable;
+  credential_epoch: CredentialEpochTable;
+  credential_events: CredentialEventsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { deleteAuditEventsBefore } from '../audit/audit-log.js';
+import { deleteOldCredentialEvents } from '../auth/credential-events.js';
 import type { Db, Executor } from '../db/executor.js';
 import { deleteExpiredCounters } from '../limits/rate-limiter.js';
 import { deleteExpiredRefreshTokens } from '../oauth/refresh-token-repository.js';
@@ -31,6 +32,7 @@ export const HOUSEKEEPING_TASKS = [
   'smsDeliveries',
   'refreshTokens',
   'auditEvents',
+  'credentialEvents',
 ] as const;
 export type HousekeepingTask = (typeof HOUSEKEEPING_TASKS)[number];
 
@@ -80,6 +82,7 @@ export function createHousekeeping(deps: HousekeepingDeps): Housekeeping {
     refreshTokens: (trx, now) => deleteExpiredRefreshTokens(trx, now, batchSize),
     auditEvents: (trx, now) =>
       deleteAuditEventsBefore(trx, new Date(now.getTime() - settings.auditRetentionDays * DAY_MS), batchSize),
+    credentialEvents: (trx) => deleteOldCredentialEvents(trx, batchSize),
   };
 
   /** One batch under the lock; undefined when another instance holds it. */

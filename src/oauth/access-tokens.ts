@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import type { ExpressionBuilder } from 'kysely';
 import type { Logger } from 'pino';
 import { scopesAllowedForUser } from '../auth/permissions.js';
-import type { UserRow } from '../db/database.js';
+import type { Database, UserRow } from '../db/database.js';
 import type { Db } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
@@ -99,12 +100,14 @@ export function createAccessTokens(deps: AccessTokensDeps): AccessTokens {
   async function resolveLocal(token: string): Promise<ResolvedToken> {
     const claims = await verifyLocal(token);
     const jti = String(claims.jti);
-    const revoked = await db.selectFrom('oauth_revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst();
-    if (revoked !== undefined) throw new InvalidTokenError('The access token was revoked');
     const scopes = scopesOf(claims);
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : undefined;
+    const tokenRevoked = (eb: ExpressionBuilder<Database, keyof Database>) =>
+      eb.exists(eb.selectFrom('oauth_revoked_tokens').select('jti').where('jti', '=', jti));
 
     if (claims.aut === AUT_CLIENT) {
+      const { revoked } = await db.selectNoFrom((eb) => tokenRevoked(eb).as('revoked')).executeTakeFirstOrThrow();
+      if (revoked) throw new InvalidTokenError('The access token was revoked');
       const client = clientId === undefined ? undefined : await clients.find(clientId);
       if (client === undefined || client.clientId !== claims.sub) {
         throw new InvalidTokenError('The client of the access token no longer exists');
@@ -123,12 +126,14 @@ export function createAccessTokens(deps: AccessTokensDeps): AccessTokens {
     if (claims.aut !== AUT_USER || typeof claims.sid !== 'string' || !isUuid(claims.sid)) {
       throw new InvalidTokenError('The access token is malformed');
     }
+    // The login and the token's own revocation in one round trip.
     const grant = await db
       .selectFrom('oauth_grants')
       .select(['user_id', 'revoked_at'])
+      .select((eb) => tokenRevoked(eb).as('token_revoked'))
       .where('id', '=', claims.sid)
       .executeTakeFirst();
-    if (grant === undefined || grant.revoked_at !== null || grant.user_id !== claims.sub) {
+    if (grant === undefined || grant.token_revoked || grant.revoked_at !== null || grant.user_id !== claims.sub) {
       throw new InvalidTokenError('The access token was revoked');
     }
     const user = activeUser(await findUserById(db, grant.user_id));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CredentialCache } from '../auth/credential-cache.js';
+import type { Revocations } from '../auth/credential-events.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { isKnownScope } from '../auth/permissions.js';
 import type { OAuthClientRow } from '../db/database.js';
@@ -59,6 +60,7 @@ export interface ClientServiceDeps {
   clock: Clock;
   /** Caches verified secrets like Basic credentials, so each token request does not pay for scrypt. */
   cacheTtlMs: number;
+  revocations: Revocations;
 }
 
 /** A dummy hash to compare against for unknown clients, so timing does not tell which ids exist. */
@@ -116,7 +118,12 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     find,
 
     async delete(clientId) {
-      const result = await db.deleteFrom('oauth_clients').where('client_id', '=', clientId).executeTakeFirst();
+      // Its logins go with it (foreign keys); its tokens and those logins' tokens die on every instance.
+      const result = await deps.revocations.transaction(db, async (trx, revoke) => {
+        const deleted = await trx.deleteFrom('oauth_clients').where('client_id', '=', clientId).executeTakeFirst();
+        if (deleted.numDeletedRows > 0n) revoke({ kind: 'client', id: clientId });
+        return deleted;
+      });
       if (result.numDeletedRows === 0n) {
         throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);
       }
@@ -130,14 +137,17 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       const secretHash = await hashPassword(clientSecret);
       const now = clock.now();
       // The old secret's tokens die with it: client tokens by version, user logins through the client by grant.
-      const row = await db.transaction().execute(async (trx) => {
+      const row = await deps.revocations.transaction(db, async (trx, revoke) => {
         const updated = await trx
           .updateTable('oauth_clients')
           .set((eb) => ({ secret_hash: secretHash, updated_at: now, secret_version: eb('secret_version', '+', 1) }))
           .where('client_id', '=', clientId)
           .returningAll()
           .executeTakeFirst();
-        if (updated !== undefined) await revokeClientGrants(trx, clientId, now);
+        if (updated !== undefined) {
+          await revokeClientGrants(trx, clientId, now);
+          revoke({ kind: 'client', id: clientId });
+        }
         return updated;
       });
       if (row === undefined) throw new AppError('OAUTH_CLIENT_NOT_FOUND', `No OAuth client with id ${clientId}`);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Revocations } from '../auth/credential-events.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Config } from '../config/config-schema.js';
 import type { Db } from '../db/executor.js';
@@ -26,6 +27,8 @@ export interface OAuthDeps {
   signingKeyEncryption: Buffer;
   /** Counts failed passwords and client secrets (src/auth/login-throttle.ts). */
   loginThrottle: LoginThrottle;
+  /** Records what dies with a client or a login, for every instance's caches. */
+  revocations: Revocations;
 }
 
 /** The OAuth services, wired; the first signing key is generated here on first start. */
@@ -40,7 +43,12 @@ export async function createOAuth(deps: OAuthDeps): Promise<OAuth> {
     accessTokenTtlSeconds: settings.accessTokenTtlSeconds,
   });
   await signingKeys.init();
-  const clients = createClientService({ db, clock, cacheTtlMs: config.AUTH_CACHE_TTL_SECONDS * 1000 });
+  const clients = createClientService({
+    db,
+    clock,
+    cacheTtlMs: config.AUTH_CACHE_TTL_SECONDS * 1000,
+    revocations: deps.revocations,
+  });
   for (const client of BUILT_IN_CLIENTS) await clients.registerBuiltIn(client);
   const accessTokens = createAccessTokens({ db, clock, logger, signingKeys, clients, settings });
   const tokens = createTokenService({
@@ -51,6 +59,7 @@ export async function createOAuth(deps: OAuthDeps): Promise<OAuth> {
     accessTokens,
     settings,
     loginThrottle: deps.loginThrottle,
+    revocations: deps.revocations,
   });
   return { accessTokens, clients, signingKeys, tokens };
 }

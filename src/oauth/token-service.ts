@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Revocations } from '../auth/credential-events.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { ALL_SCOPES, scopesAllowedForUser } from '../auth/permissions.js';
 import type { Db, Executor } from '../db/executor.js';
@@ -74,6 +75,7 @@ export interface TokenServiceDeps {
   accessTokens: AccessTokens;
   settings: OAuthSettings;
   loginThrottle: LoginThrottle;
+  revocations: Revocations;
 }
 
 /** RFC 6749 appendix A.4: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -81,7 +83,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const CLEANUP_INTERVAL_MS = 10 * 60_000;
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
-  const { db, clock, logger, clients, accessTokens, settings } = deps;
+  const { db, clock, logger, clients, accessTokens, settings, revocations } = deps;
   let lastCleanup = 0;
 
   async function authenticateClient(credentials: ClientCredentials, clientIp?: string): Promise<OAuthClient> {
@@ -178,7 +180,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     }
     const tokenHash = hashToken(request.refreshToken);
     const now = clock.now();
-    const outcome = await db.transaction().execute(async (trx) => {
+    const outcome = await revocations.transaction(db, async (trx, revoke) => {
       const row = await trx
         .selectFrom('oauth_refresh_tokens as r')
         .innerJoin('oauth_grants as g', 'g.id', 'r.grant_id')
@@ -194,6 +196,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (row.used_at !== null) {
         // A rotated token used again: it may have been stolen, so the whole grant dies (RFC 9700 4.14.2).
         await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('id', '=', row.grant_id).execute();
+        revoke({ kind: 'grant', id: row.grant_id });
         return { kind: 'reused', grantId: row.grant_id } as const;
       }
       const user = await findUserById(trx, row.user_id);
@@ -264,12 +267,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     }
     const now = clock.now();
     const withRefresh = !client.isPublic && client.grantTypes.includes('refresh_token');
-    const outcome = await db.transaction().execute(async (trx) => {
+    const outcome = await revocations.transaction(db, async (trx, revoke) => {
       const redemption = await redeemAuthorizationCode(trx, code, now);
       if (redemption.kind === 'reused') {
         // RFC 6749 section 4.1.2: a code used twice may have been stolen; what it produced dies.
         if (redemption.grantId !== null) {
           await trx.updateTable('oauth_grants').set({ revoked_at: now }).where('id', '=', redemption.grantId).execute();
+          revoke({ kind: 'grant', id: redemption.grantId });
         }
         return { kind: 'reused', grantId: redemption.grantId } as const;
       }
@@ -395,11 +399,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     const claims = await accessTokens.ownClaims(token);
     if (claims === undefined || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') return false;
     if (!mayRevoke(caller, typeof claims.client_id === 'string' ? claims.client_id : null)) return true;
-    await db
-      .insertInto('oauth_revoked_tokens')
-      .values({ jti: claims.jti, expires_at: new Date(claims.exp * 1000) })
-      .onConflict((conflict) => conflict.column('jti').doNothing())
-      .execute();
+    const jti = claims.jti;
+    await revocations.transaction(db, async (trx, revoke) => {
+      await trx
+        .insertInto('oauth_revoked_tokens')
+        .values({ jti, expires_at: new Date(Number(claims.exp) * 1000) })
+        .onConflict((conflict) => conflict.column('jti').doNothing())
+        .execute();
+      revoke({ kind: 'token', id: jti });
+    });
     logger.info({ event: 'token_revoked', kind: 'access_token', jti: claims.jti }, 'access token revoked');
     return true;
   }
@@ -414,12 +422,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (row === undefined) return false;
     if (!mayRevoke(caller, row.client_id)) return true;
     // The grant goes, and with it every refresh token and access token (claim `sid`) it produced.
-    await db
-      .updateTable('oauth_grants')
-      .set({ revoked_at: clock.now() })
-      .where('id', '=', row.id)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await revocations.transaction(db, async (trx, revoke) => {
+      await trx
+        .updateTable('oauth_grants')
+        .set({ revoked_at: clock.now() })
+        .where('id', '=', row.id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      revoke({ kind: 'grant', id: row.id });
+    });
     logger.info({ event: 'token_revoked', kind: 'refresh_token', grantId: row.id }, 'grant revoked');
     return true;
   }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { recordRevocation } from '../auth/credential-events.js';
 import { generatePassword, hashPassword } from '../auth/password.js';
 import type { Db } from '../db/executor.js';
+import { revokeUserGrants } from '../oauth/grant-repository.js';
 import { storeAdminRole } from './user-attributes.js';
 import { countAdmins, findUserByUserName, insertUser, lockAdministrators, updateUserRow } from './user-repository.js';
 
@@ -69,6 +71,9 @@ export async function resetAdministratorPassword(
       updated_at: now,
     });
     await storeAdminRole(trx, existing.id);
+    // As any password reset: the old password and the logins made with it die on every running instance.
+    await revokeUserGrants(trx, existing.id, now);
+    await recordRevocation(trx, [{ kind: 'user', id: existing.id }]);
     return false;
   });
   return { created, userName, ...(password === undefined ? { generatedPassword: actualPassword } : {}) };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type RequestContext, recordAuditEvent } from '../audit/audit-log.js';
+import type { Revocations, Revoke } from '../auth/credential-events.js';
 import type { LoginThrottle } from '../auth/login-throttle.js';
 import { hashPassword } from '../auth/password.js';
 import type { Actor, AdminActor } from '../auth/principal.js';
@@ -52,6 +53,8 @@ export interface UserServiceDeps {
   verification: VerificationService;
   /** Administrators lock and unlock accounts through `urn:scim:wso2:schema:accountLocked`. */
   loginThrottle: Pick<LoginThrottle, 'setLocked'>;
+  /** A change to what a credential proves (name, password, active, role, lock, existence) reaches every cache. */
+  revocations: Revocations;
   mobilePolicy: MobilePolicySettings;
   onSmsQueued: () => void;
   /** Longest a SCIM listing query may run (SCIM_STATEMENT_TIMEOUT_MS). */
@@ -133,14 +136,14 @@ export function createUserService(deps: UserServiceDeps) {
   /** One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. */
   async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    const result = await db.transaction().execute(async (trx) => {
+    const result = await deps.revocations.transaction(db, async (trx, revoke) => {
       const row = await lockUserById(trx, id);
       if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
       const current = userFromRow(row, await loadUserAttributes(trx, id));
       if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
         throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
       }
-      return applyUpdate(trx, current, context.update.draft(current), context);
+      return applyUpdate(trx, current, context.update.draft(current), context, revoke);
     });
     if (result.smsQueued) deps.onSmsQueued();
     return result.user;
@@ -151,6 +154,7 @@ export function createUserService(deps: UserServiceDeps) {
     current: User,
     requested: UserDraft,
     context: WriteContext,
+    revoke: Revoke,
   ): Promise<{ user: User; smsQueued: boolean }> {
     const { update } = context;
     const draft = withKeptRoles(requested, current, update);
@@ -182,7 +186,7 @@ export function createUserService(deps: UserServiceDeps) {
     const finalState =
       stateWrite.phoneVerified === undefined ? plan.state : { ...plan.state, phoneVerified: stateWrite.phoneVerified };
     const final = keptLock(withMobileState(draft.attributes, finalState), current, draft, update);
-    await applyAccountLock(trx, current, final.claims, context.actor);
+    const lockChanged = await applyAccountLock(trx, current, final.claims, context.actor);
     await writeUserAttributeChanges(trx, current.id, current.attributes, final);
     const row = await bumpUserVersion(trx, current.id, clock.now(), {
       user_name: fields.userName,
@@ -195,19 +199,21 @@ export function createUserService(deps: UserServiceDeps) {
       const revoked = await revokeUserGrants(trx, current.id, clock.now());
       deps.logger.info({ event: 'user_tokens_revoked', userId: current.id, grants: revoked }, 'user tokens revoked');
     }
+    if (lockChanged || accountChanged(current, fields)) revoke({ kind: 'user', id: current.id });
     const smsQueued = await carryOut(trx, current, plan, context);
     return { user: userFromRow(row, final), smsQueued };
   }
 
-  /** A change of `accountLocked` is an administrator locking or unlocking the account. */
-  async function applyAccountLock(trx: Trx, current: User, finalClaims: ClaimMap, actor: Actor): Promise<void> {
+  /** A change of `accountLocked` is an administrator locking or unlocking the account; answers whether it changed. */
+  async function applyAccountLock(trx: Trx, current: User, finalClaims: ClaimMap, actor: Actor): Promise<boolean> {
     const wasLocked = current.attributes.claims.get(CLAIM.accountLocked) === 'true';
     const locked = finalClaims.get(CLAIM.accountLocked) === 'true';
-    if (wasLocked === locked) return;
+    if (wasLocked === locked) return false;
     if (actor.kind !== 'admin') {
       throw new AppError('MUTABILITY', "Attribute 'accountLocked' can only be changed by an administrator");
     }
     await deps.loginThrottle.setLocked(trx, current.id, locked);
+    return true;
   }
 
   /** An administrator's direct write of the verification state: the cancelled code dies; both are audited. */
@@ -277,7 +283,7 @@ export function createUserService(deps: UserServiceDeps) {
 
   async function deleteUser(actor: AdminActor, id: string): Promise<void> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    await db.transaction().execute(async (trx) => {
+    await deps.revocations.transaction(db, async (trx, revoke) => {
       const row = await lockUserById(trx, id);
       if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
       if (row.is_admin && !actor.mayManageAdministrators) {
@@ -287,6 +293,7 @@ export function createUserService(deps: UserServiceDeps) {
         await assertAnotherAdministrator(trx, id, 'The last administrator cannot be deleted');
       }
       await deleteUserById(trx, id);
+      revoke({ kind: 'user', id });
     });
   }
 
@@ -311,6 +318,16 @@ function assertMayTouchAdministrator(actor: Actor, current: User, fields: Accoun
 function losesCredentials(current: User, fields: AccountFields): boolean {
   return (
     fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin)
+  );
+}
+
+/** What a cached credential proved is no longer so: its name, password, `active` or role changed. */
+function accountChanged(current: User, fields: AccountFields): boolean {
+  return (
+    fields.passwordHash !== undefined ||
+    fields.userName !== current.userName ||
+    fields.active !== current.active ||
+    fields.isAdmin !== current.isAdmin
   );
 }
 

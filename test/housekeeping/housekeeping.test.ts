@@ -129,6 +129,26 @@ describe('housekeeping', () => {
   });
   afterAll(async () => t.close());
 
+  it('deletes credential revocation events once no instance can still need them (10 minutes, database clock)', async () => {
+    await sql`insert into credential_events (epoch, targets, created_at) values
+      (1000000000001, 'user:old', now() - interval '11 minutes'), (1000000000002, 'user:recent', now())`.execute(t.db);
+    const housekeeping = createHousekeeping({
+      db: t.db,
+      clock: t.clock,
+      logger: pino({ level: 'silent' }),
+      settings: { auditRetentionDays: RETENTION_DAYS },
+    });
+    const report = await housekeeping.runOnce();
+    expect(report.deleted.credentialEvents).toBe(1);
+    const left = await t.db
+      .selectFrom('credential_events')
+      .select('targets')
+      .where('epoch', '>', '1000000000000')
+      .execute();
+    expect(left).toEqual([{ targets: 'user:recent' }]);
+    await t.db.deleteFrom('credential_events').where('epoch', '>', '1000000000000').execute();
+  });
+
   it('deletes what expired, in bounded batches, and keeps everything still needed', async () => {
     await clear(t.db);
     await seed(t.db, userId, t.clock.now(), 7);
@@ -143,7 +163,14 @@ describe('housekeeping', () => {
     const first = await housekeeping.runOnce();
     expect(first).toEqual({
       ran: true,
-      deleted: { rateLimitCounters: 6, verificationCodes: 1, smsDeliveries: 6, refreshTokens: 1, auditEvents: 6 },
+      deleted: {
+        rateLimitCounters: 6,
+        verificationCodes: 1,
+        smsDeliveries: 6,
+        refreshTokens: 1,
+        auditEvents: 6,
+        credentialEvents: 0,
+      },
     });
     const second = await housekeeping.runOnce();
     expect(second.deleted).toEqual({
@@ -152,6 +179,7 @@ describe('housekeeping', () => {
       smsDeliveries: 1,
       refreshTokens: 0,
       auditEvents: 1,
+      credentialEvents: 0,
     });
     expect(await counts(t.db)).toEqual({
       rate_limit_counters: 1,

@@ -3,7 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { createDatabase, type DatabaseHandle } from '../../src/db/create-db.js';
+import { createDatabase, type DatabaseHandle, pgliteListener } from '../../src/db/create-db.js';
 import type { Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -55,7 +55,12 @@ async function createPgliteFromSnapshot(): Promise<DatabaseHandle> {
   const client = new PGlite({ loadDataDir: await migratedSnapshot });
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  return { db, kind: 'pglite', ping: async () => void (await client.query('select 1')) };
+  return {
+    db,
+    kind: 'pglite',
+    ping: async () => void (await client.query('select 1')),
+    listen: pgliteListener(client),
+  };
 }
 
 function databaseUrl(base: string, name: string): string {
