@@ -155,10 +155,10 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     if (userId !== null && deleted.numDeletedRows > 0n) await writeLockedClaim(db, userId, false);
   }
 
-  async function rejectAfterDecoy(password: string, failure: () => AppError): Promise<never> {
+  async function rejectAfterDecoy(login: PasswordLogin): Promise<never> {
     decoyHash ??= hashPassword(generatePassword());
-    await verifyPassword(password, await decoyHash);
-    throw failure();
+    await verifyPassword(login.password, await decoyHash, hashQueueOf(login));
+    throw login.failure();
   }
 
   return {
@@ -167,14 +167,14 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       const user = await findUserByUserName(db, login.userName);
       if (user?.password_hash == null || !user.active) {
         await recordFailure(undefined, null, login.clientIp);
-        return rejectAfterDecoy(login.password, login.failure);
+        return rejectAfterDecoy(login);
       }
       const subject = accountSubject(user.id);
       const until = await lockedUntil(subject);
       // Locked: refused without hashing (a flood on one account costs nothing), with the same answer.
       if (until !== null && until.getTime() > clock.now().getTime()) throw login.failure();
       const cached = login.recentlyVerified?.(user.password_hash) ?? false;
-      if (!cached && !(await verifyPassword(login.password, user.password_hash))) {
+      if (!cached && !(await verifyPassword(login.password, user.password_hash, hashQueueOf(login)))) {
         await recordFailure(subject, user.id, login.clientIp);
         throw login.failure();
       }
@@ -219,6 +219,11 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       .executeTakeFirst();
     return row !== undefined;
   }
+}
+
+/** Hashes wait their turn per client address (a flood from one address does not delay the others). */
+function hashQueueOf(login: PasswordLogin): string {
+  return login.clientIp === undefined ? `user:${login.userName.toLowerCase()}` : `ip:${login.clientIp}`;
 }
 
 /** WSO2 shows the lock as a claim (`urn:scim:wso2:schema:accountLocked`); it follows the lock table. */

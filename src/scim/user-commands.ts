@@ -30,6 +30,7 @@ export function replaceCommand(body: ScimObject, ignored: IgnoredAttributes = []
     method: 'PUT',
     listsOmittedMeanUnchanged: true,
     rolesOmittedMeanUnchanged: true,
+    mayWritePassword: draft.password !== undefined,
   };
 }
 
@@ -44,6 +45,8 @@ export function patchCommand(operations: readonly PatchOperation[], ignored: Ign
     method: 'PATCH',
     listsOmittedMeanUnchanged: false,
     rolesOmittedMeanUnchanged: false,
+    // The password is write-only (never in the current resource), so only an operation naming it can set it.
+    mayWritePassword: operations.some((operation) => /password/i.test(JSON.stringify(operation))),
   };
 }
 

@@ -92,7 +92,7 @@ export function createUserService(deps: UserServiceDeps) {
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
   async function createUser(actor: Actor, draft: UserDraft): Promise<User> {
-    const fields = await accountFields(draft, undefined, actor, false);
+    const fields = accountFields(draft, undefined, actor, false);
     const { attributes } = draft;
     const mobile = readMobileState(attributes);
     // pendingMobileNumber in the body is ignored, as read-only attributes are (creating never starts verification);
@@ -101,13 +101,15 @@ export function createUserService(deps: UserServiceDeps) {
     if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
       throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
     }
+    // Hashed before the transaction: scrypt never runs while a transaction holds a connection and locks.
+    const passwordHash = fields.password === undefined ? null : await hashPassword(fields.password);
     const now = clock.now();
     return db.transaction().execute(async (trx) => {
       await assertUserNameFree(trx, fields.userName, undefined);
       const row = await insertUser(trx, {
         id: randomUUID(),
         user_name: fields.userName,
-        password_hash: fields.passwordHash ?? null,
+        password_hash: passwordHash,
         active: fields.active,
         is_admin: fields.isAdmin,
         created_at: now,
@@ -130,20 +132,47 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, { actor, request, update });
   }
 
-  /** One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. */
+  /**
+   * One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. A new password
+   * is hashed before the transaction (scrypt takes tens of milliseconds; under the row lock it would hold the
+   * user, a pooled connection and, on PGlite, the whole database that long).
+   */
   async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    const result = await db.transaction().execute(async (trx) => {
-      const row = await lockUserById(trx, id);
-      if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-      const current = userFromRow(row, await loadUserAttributes(trx, id));
-      if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
-        throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
+    let hashed = context.update.mayWritePassword ? await hashRequestedPassword(id, context) : undefined;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const result = await db.transaction().execute(async (trx) => {
+        const row = await lockUserById(trx, id);
+        if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+        const current = userFromRow(row, await loadUserAttributes(trx, id));
+        if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
+          throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
+        }
+        return applyUpdate(trx, current, context.update.draft(current), context, hashed);
+      });
+      if (result.kind === 'written') {
+        if (result.smsQueued) deps.onSmsQueued();
+        return result.user;
       }
-      return applyUpdate(trx, current, context.update.draft(current), context);
-    });
-    if (result.smsQueued) deps.onSmsQueued();
-    return result.user;
+      // The locked user gave a password the unlocked read did not (a PATCH that only applied after a concurrent
+      // write): nothing was written; hash it outside the transaction and start again.
+      hashed = { password: result.password, hash: await hashPassword(result.password) };
+    }
+    throw new AppError('SERVICE_UNAVAILABLE', 'The user kept changing during the update; try again');
+  }
+
+  /** The password the update sets, hashed, from the user as it is now (no lock); undefined if it sets none. */
+  async function hashRequestedPassword(id: string, context: WriteContext): Promise<HashedPassword | undefined> {
+    const row = await findUserById(db, id);
+    if (row === undefined) return undefined;
+    let password: string | undefined;
+    try {
+      password = checkedPassword(context.update.draft(userFromRow(row, await loadUserAttributes(db, id))).password);
+    } catch {
+      // The transaction computes the draft again and reports what is wrong with it.
+      return undefined;
+    }
+    return password === undefined ? undefined : { password, hash: await hashPassword(password) };
   }
 
   async function applyUpdate(
@@ -151,9 +180,13 @@ export function createUserService(deps: UserServiceDeps) {
     current: User,
     draft: UserDraft,
     context: WriteContext,
-  ): Promise<{ user: User; smsQueued: boolean }> {
+    hashed: HashedPassword | undefined,
+  ): Promise<UpdateResult> {
     const { update } = context;
-    const fields = await accountFields(draft, current, context.actor, update.rolesOmittedMeanUnchanged);
+    const fields = accountFields(draft, current, context.actor, update.rolesOmittedMeanUnchanged);
+    if (fields.password !== undefined && fields.password !== hashed?.password) {
+      return { kind: 'hash-first', password: fields.password };
+    }
     assertMayTouchAdministrator(context.actor, current, fields);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
@@ -187,7 +220,7 @@ export function createUserService(deps: UserServiceDeps) {
       user_name: fields.userName,
       active: fields.active,
       is_admin: fields.isAdmin,
-      ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
+      ...(fields.password === undefined || hashed === undefined ? {} : { password_hash: hashed.hash }),
     });
     await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
     if (losesCredentials(current, fields)) {
@@ -195,7 +228,7 @@ export function createUserService(deps: UserServiceDeps) {
       deps.logger.info({ event: 'user_tokens_revoked', userId: current.id, grants: revoked }, 'user tokens revoked');
     }
     const smsQueued = await carryOut(trx, current, plan, context);
-    return { user: userFromRow(row, final), smsQueued };
+    return { kind: 'written', user: userFromRow(row, final), smsQueued };
   }
 
   /** A change of `accountLocked` is an administrator locking or unlocking the account. */
@@ -298,7 +331,7 @@ export function createUserService(deps: UserServiceDeps) {
  */
 function assertMayTouchAdministrator(actor: Actor, current: User, fields: AccountFields): void {
   if (actor.kind !== 'admin' || actor.mayManageAdministrators || !current.isAdmin) return;
-  if (fields.passwordHash !== undefined || fields.active !== current.active) {
+  if (fields.password !== undefined || fields.active !== current.active) {
     throw new AppError(
       'FORBIDDEN',
       "Changing an administrator's password or 'active' needs the right to manage administrators",
@@ -308,17 +341,27 @@ function assertMayTouchAdministrator(actor: Actor, current: User, fields: Accoun
 
 /** A new password, a disabled account or a lost admin role: every token issued before must die. */
 function losesCredentials(current: User, fields: AccountFields): boolean {
-  return (
-    fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin)
-  );
+  return fields.password !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin);
 }
 
 interface AccountFields {
   userName: string;
   active: boolean;
   isAdmin: boolean;
-  passwordHash: string | undefined;
+  /** The new password in clear (hashed outside any transaction); undefined: unchanged. */
+  password: string | undefined;
 }
+
+/** A password and its scrypt hash, computed before the write's transaction. */
+interface HashedPassword {
+  password: string;
+  hash: string;
+}
+
+type UpdateResult =
+  | { kind: 'written'; user: User; smsQueued: boolean }
+  /** Nothing written: this password must be hashed first (outside the transaction). */
+  | { kind: 'hash-first'; password: string };
 
 /** Someone must still be able to administer the server after `id` loses its rights. */
 async function assertAnotherAdministrator(trx: Trx, id: string, detail: string): Promise<void> {
@@ -327,12 +370,12 @@ async function assertAnotherAdministrator(trx: Trx, id: string, detail: string):
 }
 
 /** The column-backed attributes: userName, active, password and the admin role. */
-async function accountFields(
+function accountFields(
   desired: UserDraft,
   current: User | undefined,
   actor: Actor,
   rolesOmittedMeanUnchanged: boolean,
-): Promise<AccountFields> {
+): AccountFields {
   const userName = desired.userName;
   if (typeof userName !== 'string' || userName.trim() === '') {
     throw new AppError('INVALID_VALUE', "Attribute 'userName' is required");
@@ -342,17 +385,16 @@ async function accountFields(
   }
   const active = desired.active === undefined ? true : desired.active;
   if (typeof active !== 'boolean') throw new AppError('INVALID_VALUE', "Attribute 'active' must be a boolean");
-  const password = desired.password;
+  const password = checkedPassword(desired.password);
+  const isAdmin = requestedAdminRole(desired, current, actor, rolesOmittedMeanUnchanged);
+  return { userName: userName.trim(), active, isAdmin, password };
+}
+
+function checkedPassword(password: unknown): string | undefined {
   if (password !== undefined && (typeof password !== 'string' || password.length < 1 || password.length > 1024)) {
     throw new AppError('INVALID_VALUE', "Attribute 'password' must be a non-empty string");
   }
-  const isAdmin = requestedAdminRole(desired, current, actor, rolesOmittedMeanUnchanged);
-  return {
-    userName: userName.trim(),
-    active,
-    isAdmin,
-    passwordHash: typeof password === 'string' ? await hashPassword(password) : undefined,
-  };
+  return password;
 }
 
 function requestedAdminRole(
