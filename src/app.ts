@@ -97,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     clock,
     otpKey: keys.otpHmac,
+    bucketKey: keys.limitBucketHmac,
     onSmsQueued,
     onAuditEvent: (type) => metrics.verificationEvent(type),
     settings: {
