@@ -43,6 +43,8 @@ export interface VerificationServiceDeps {
   db: Db;
   clock: Clock;
   otpKey: Buffer;
+  /** Seals queued SMS texts (they carry the code). */
+  smsBodyKey: Buffer;
   /** Keys the hashed names of rate-limit buckets (numbers and addresses are never stored whole). */
   bucketKey: Buffer;
   settings: VerificationSettings;
@@ -105,7 +107,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         expiresAt,
       });
       if (inserted) {
-        await enqueueSms(trx, {
+        await enqueueSms(trx, deps.smsBodyKey, {
           userId: target.userId,
           purpose: target.scenario,
           to: destination.e164 ?? target.number,
