@@ -5,8 +5,8 @@ import type { SmsOutboxRow } from '../../src/db/database.js';
 import type { Db } from '../../src/db/executor.js';
 import { backoffMs, createSmsDispatcher } from '../../src/sms/dispatcher.js';
 import { enqueueSms } from '../../src/sms/outbox-repository.js';
-import { openSmsBody } from '../../src/sms/sms-body.js';
 import { createSmsProvider } from '../../src/sms/providers/create-sms-provider.js';
+import { openSmsBody } from '../../src/sms/sms-body.js';
 import {
   type FakeServer,
   type FakeTwilio,
