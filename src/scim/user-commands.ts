@@ -45,8 +45,7 @@ export function patchCommand(operations: readonly PatchOperation[], ignored: Ign
     method: 'PATCH',
     listsOmittedMeanUnchanged: false,
     rolesOmittedMeanUnchanged: false,
-    // The password is write-only (never in the current resource), so only an operation naming it can set it.
-    mayWritePassword: operations.some((operation) => /password/i.test(JSON.stringify(operation))),
+    mayWritePassword: operations.some(mayWritePassword),
   };
 }
 
@@ -90,6 +89,20 @@ function draftOf(desired: ScimObject, method: 'PUT' | 'PATCH'): UserDraft {
 
 function roleValue(role: unknown): unknown {
   return isObject(role) ? role.value : role;
+}
+
+/**
+ * The password is write-only (never in the current resource), so only an operation naming it can set it: by
+ * path, or as a key of its value (or of an extension object in it). A miss only costs a retry (the service
+ * hashes a password its transaction finds unhashed, then starts again); it never stores one unhashed.
+ */
+function mayWritePassword(operation: PatchOperation): boolean {
+  if (/password/i.test(operation.path ?? '')) return true;
+  const { value } = operation;
+  if (!isObject(value)) return false;
+  return Object.entries(value).some(
+    ([key, inner]) => /password/i.test(key) || (isObject(inner) && Object.keys(inner).some((k) => /password/i.test(k))),
+  );
 }
 
 function removesPassword(operation: PatchOperation): boolean {
