@@ -59,6 +59,7 @@ export interface LoginThrottle {
 }
 
 const IP_WINDOW_MS = 60 * 60_000;
+const MAX_REMEMBERED_REFUSALS = 10_000;
 /** An administrator's lock lasts until an administrator lifts it. */
 const FOREVER = new Date('9999-12-31T00:00:00Z');
 const ACCOUNT_LOCKED_CLAIM = CLAIM.accountLocked;
@@ -79,21 +80,38 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     return row?.locked_until ?? null;
   }
 
+  /**
+   * Addresses this instance found over their budget, until their window ends. Refusing them from memory keeps a
+   * flood from one address off the database (and the pool a correct login needs); the database stays the
+   * authority, since nothing but the end of the window lifts such a refusal.
+   */
+  const refusedIps = new Map<string, number>();
+
   async function assertIpAllowed(clientIp: string | undefined): Promise<void> {
     if (clientIp === undefined) return;
+    const subject = ipSubject(clientIp);
+    const now = clock.now().getTime();
+    const refusedUntil = refusedIps.get(subject);
+    if (refusedUntil !== undefined && refusedUntil > now) throw tooManyFailures(refusedUntil, now);
+    refusedIps.delete(subject);
     const row = await db
       .selectFrom('login_failures')
       .select(['failures', 'first_failure_at'])
-      .where('subject', '=', ipSubject(clientIp))
+      .where('subject', '=', subject)
       .executeTakeFirst();
-    const now = clock.now().getTime();
     if (row === undefined || row.first_failure_at.getTime() + IP_WINDOW_MS <= now) return;
     if (row.failures >= settings.ipFailuresPerHour) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((row.first_failure_at.getTime() + IP_WINDOW_MS - now) / 1000));
-      throw new AppError('TOO_MANY_REQUESTS', 'Too many failed sign-in attempts from this address; try again later', {
-        retryAfterSeconds,
-      });
+      const until = row.first_failure_at.getTime() + IP_WINDOW_MS;
+      if (refusedIps.size >= MAX_REMEMBERED_REFUSALS) refusedIps.clear();
+      refusedIps.set(subject, until);
+      throw tooManyFailures(until, now);
     }
+  }
+
+  function tooManyFailures(until: number, now: number): AppError {
+    return new AppError('TOO_MANY_REQUESTS', 'Too many failed sign-in attempts from this address; try again later', {
+      retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)),
+    });
   }
 
   /** One upsert per subject: concurrent failures serialise on the row, none is lost. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, passwordToken } from '../oauth/oauth-helpers.js';
+import { QueryRecorder, recorded } from '../support/query-recorder.js';
 import {
   ADMIN,
   basicAuth,
@@ -12,6 +13,7 @@ import {
   type TestApp,
   uniqueName,
 } from '../support/test-app.js';
+import { createTestDatabase } from '../support/test-database.js';
 
 /**
  * Issue #11 point 4: scrypt runs outside any database transaction. With one hash at a time and a backlog of
@@ -135,5 +137,40 @@ describe('password hashing outside transactions', () => {
     expect(json(refused).scimType).toBe('invalidValue');
     const me = await t.app.inject({ method: 'GET', url: '/scim2/Me', headers: { authorization: user.auth } });
     expect(me.statusCode).toBe(200);
+  });
+});
+
+/** A flood from an address already over its budget is refused from memory: it costs the database nothing. */
+describe('an address over its failure budget', () => {
+  const recorder = new QueryRecorder();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    t = await startTestApp({ database: recorded(database, recorder), env: { LOGIN_FAILURES_PER_IP_PER_HOUR: '3' } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await t.database.close();
+  });
+
+  it('is refused without a database read until its window ends', async () => {
+    const userName = uniqueName('behind-flood');
+    const user = await createUser(t, userName);
+    const me = (authorization: string, remoteAddress: string) =>
+      t.app.inject({ method: 'GET', url: '/scim2/Me', headers: { authorization }, remoteAddress });
+    for (let i = 0; i < 3; i += 1)
+      expect((await me(basicAuth(userName, 'wrong'), '203.0.113.70')).statusCode).toBe(401);
+    expect((await me(user.auth, '203.0.113.70')).statusCode).toBe(429);
+    recorder.clear();
+    for (let i = 0; i < 20; i += 1) {
+      const refused = await me(basicAuth(userName, 'wrong'), '203.0.113.70');
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(3000);
+    }
+    expect(recorder.readsOf('login_failures')).toHaveLength(0);
+    expect((await me(user.auth, '198.51.100.70')).statusCode).toBe(200);
+    t.clock.advance(3_601_000);
+    expect((await me(user.auth, '203.0.113.70')).statusCode).toBe(200);
   });
 });
