@@ -10,7 +10,7 @@
  * - `no lockout`: LOGIN_MAX_FAILED_ATTEMPTS=1000 and LOGIN_FAILURES_PER_IP_PER_HOUR=1000000, so every guess costs
  *   a scrypt hash (the worst case: an attacker with many accounts and addresses).
  * Printed: median and p90 of the correct login, idle and flooded, their ratio, and the flood's request rate.
- * BENCH_DURATION_SECONDS (default 10) per flood.
+ * BENCH_DURATION_SECONDS (default 10) per flood, BENCH_ROUNDS (default 3) idle/flood pairs per scenario.
  */
 
 import { spawn } from 'node:child_process';
@@ -30,6 +30,7 @@ const CONNECTIONS = 32;
 const SECRET = 'bench-secret-key-that-is-long-enough-000000';
 const PASSWORD = 'bench-correct-password';
 const IDLE_SAMPLES = 40;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Latency {
   medianMs: number;
@@ -81,15 +82,20 @@ async function scenario(name: string, databaseUrl: string, env: Record<string, s
     for (const userName of ['legit', 'flooded']) await createUser(appUrl, userName);
     const login = () => passwordGrant(appUrl, 'legit', PASSWORD, '198.51.100.7');
     for (let i = 0; i < 5; i += 1) await login(); // warm-up
-    const idle = await timeSequential(login, () => false, IDLE_SAMPLES);
-    // autocannon in a process of its own: sharing the server's event loop would distort what is measured.
-    const flood = startFlood(`${appUrl}/oauth2/token`);
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // let the flood build up
-    const flooded = await timeSequential(login, () => flood.finished, Number.POSITIVE_INFINITY);
-    const result = await flood.result;
-    const line = `| ${name} | ${fmt(idle)} | ${fmt(flooded)} | ${(flooded.medianMs / idle.medianMs).toFixed(2)}x | ${(flooded.p90Ms / idle.p90Ms).toFixed(2)}x | ${Math.round(result.requests.average)} (${result.non2xx}) |`;
-    console.log(`${name}: idle ${JSON.stringify(idle)} flooded ${JSON.stringify(flooded)}`);
-    return line;
+    // Idle and flooded in turn, ROUNDS times: the machine's other load drifts, each round compares like with like.
+    const lines: string[] = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const idle = await timeSequential(login, () => false, IDLE_SAMPLES);
+      // autocannon in a process of its own: sharing the server's event loop would distort what is measured.
+      const flood = startFlood(`${appUrl}/oauth2/token`);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // let the flood build up
+      const flooded = await timeSequential(login, () => flood.finished, Number.POSITIVE_INFINITY);
+      const result = await flood.result;
+      lines.push(
+        `| ${name} #${round} | ${fmt(idle)} | ${fmt(flooded)} | ${(flooded.medianMs / idle.medianMs).toFixed(2)}x | ${(flooded.p90Ms / idle.p90Ms).toFixed(2)}x | ${Math.round(result.requests.average)} (${result.non2xx}) |`,
+      );
+    }
+    return lines.join('\n');
   } finally {
     await app.close();
     await database.db.destroy();

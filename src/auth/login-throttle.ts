@@ -189,8 +189,12 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       }
       const subject = accountSubject(user.id);
       const until = await lockedUntil(subject);
-      // Locked: refused without hashing (a flood on one account costs nothing), with the same answer.
-      if (until !== null && until.getTime() > clock.now().getTime()) throw login.failure();
+      // Locked: refused without hashing, with the same answer; it still counts against the address, so a flood
+      // on a locked account soon meets the address limit (refused from memory, without the database).
+      if (until !== null && until.getTime() > clock.now().getTime()) {
+        await recordFailure(undefined, null, login.clientIp);
+        throw login.failure();
+      }
       const cached = login.recentlyVerified?.(user.password_hash) ?? false;
       if (!cached && !(await verifyPassword(login.password, user.password_hash, hashQueueOf(login)))) {
         await recordFailure(subject, user.id, login.clientIp);
@@ -204,7 +208,10 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       await assertIpAllowed(clientIp);
       const key = `client:${subject}`;
       const until = await lockedUntil(key);
-      if (until !== null && until.getTime() > clock.now().getTime()) throw failure();
+      if (until !== null && until.getTime() > clock.now().getTime()) {
+        await recordFailure(undefined, null, clientIp);
+        throw failure();
+      }
       const result = await attempt();
       if (result === undefined) {
         await recordFailure(key, null, clientIp);

@@ -173,4 +173,28 @@ describe('an address over its failure budget', () => {
     t.clock.advance(3_601_000);
     expect((await me(user.auth, '203.0.113.70')).statusCode).toBe(200);
   });
+
+  it('attempts on a locked account count against the address too', async () => {
+    const userName = uniqueName('locked-flood');
+    await createUser(t, userName);
+    const guess = () =>
+      t.app.inject({
+        method: 'GET',
+        url: '/scim2/Me',
+        headers: { authorization: basicAuth(userName, 'wrong') },
+        remoteAddress: '203.0.113.71',
+      });
+    // Five wrong passwords lock the account (LOGIN_MAX_FAILED_ATTEMPTS defaults to 5), from five addresses.
+    for (let i = 0; i < 5; i += 1) {
+      const response = await t.app.inject({
+        method: 'GET',
+        url: '/scim2/Me',
+        headers: { authorization: basicAuth(userName, 'wrong') },
+        remoteAddress: `198.51.100.${80 + i}`,
+      });
+      expect(response.statusCode).toBe(401);
+    }
+    for (let i = 0; i < 3; i += 1) expect((await guess()).statusCode).toBe(401);
+    expect((await guess()).statusCode).toBe(429);
+  });
 });
