@@ -9,6 +9,7 @@ import * as deliveryFaults from './2026-12-01T0000_delivery_faults.js';
 import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 import * as userValues from './2026-12-01T0000_user_values.js';
 import * as groups from './2026-12-01T0900_groups.js';
+import * as secretsAtRest from './2026-12-01T1200_secrets_at_rest.js';
 import * as adminRoleValues from './2026-12-01T1300_admin_role_values.js';
 import * as credentialEvents from './2026-12-01T1300_credential_events.js';
 
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T0000_security_hardening': securityHardening,
   '2026-12-01T0000_user_values': userValues,
   '2026-12-01T0900_groups': groups,
+  '2026-12-01T1200_secrets_at_rest': secretsAtRest,
   '2026-12-01T1300_admin_role_values': adminRoleValues,
   '2026-12-01T1300_credential_events': credentialEvents,
 };

@@ -73,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clock,
     logger,
     resolveProvider: () => senders.activeProvider(),
+    bodyKey: keys.smsBodyEncryption,
     settings: {
       maxAttempts: config.SMS_MAX_ATTEMPTS,
       retryBaseMs: config.SMS_RETRY_BASE_MS,
@@ -100,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     db,
     clock,
     otpKey: keys.otpHmac,
+    bucketKey: keys.limitBucketHmac,
+    smsBodyKey: keys.smsBodyEncryption,
     onSmsQueued,
     onAuditEvent: (type) => metrics.verificationEvent(type),
     settings: {
@@ -310,7 +313,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await server.register(deliveryRoutes, { db });
       await server.register(auditRoutes, { db });
       const inboxEnabled = config.NODE_ENV !== 'production';
-      await server.register(inboxRoutes, { db, clock, destinations, onSmsQueued, inboxEnabled });
+      await server.register(inboxRoutes, {
+        db,
+        clock,
+        destinations,
+        bodyKey: keys.smsBodyEncryption,
+        onSmsQueued,
+        inboxEnabled,
+      });
       await server.register(oauthAdminRoutes, oauth);
     },
     { prefix: '/api/server/v1' },

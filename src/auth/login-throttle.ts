@@ -62,6 +62,7 @@ export interface LoginThrottle {
 }
 
 const IP_WINDOW_MS = 60 * 60_000;
+const MAX_REMEMBERED_REFUSALS = 10_000;
 /** An administrator's lock lasts until an administrator lifts it. */
 const FOREVER = new Date('9999-12-31T00:00:00Z');
 const ACCOUNT_LOCKED_CLAIM = CLAIM.accountLocked;
@@ -82,21 +83,38 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     return row?.locked_until ?? null;
   }
 
+  /**
+   * Addresses this instance found over their budget, until their window ends. Refusing them from memory keeps a
+   * flood from one address off the database (and the pool a correct login needs); the database stays the
+   * authority, since nothing but the end of the window lifts such a refusal.
+   */
+  const refusedIps = new Map<string, number>();
+
   async function assertIpAllowed(clientIp: string | undefined): Promise<void> {
     if (clientIp === undefined) return;
+    const subject = ipSubject(clientIp);
+    const now = clock.now().getTime();
+    const refusedUntil = refusedIps.get(subject);
+    if (refusedUntil !== undefined && refusedUntil > now) throw tooManyFailures(refusedUntil, now);
+    refusedIps.delete(subject);
     const row = await db
       .selectFrom('login_failures')
       .select(['failures', 'first_failure_at'])
-      .where('subject', '=', ipSubject(clientIp))
+      .where('subject', '=', subject)
       .executeTakeFirst();
-    const now = clock.now().getTime();
     if (row === undefined || row.first_failure_at.getTime() + IP_WINDOW_MS <= now) return;
     if (row.failures >= settings.ipFailuresPerHour) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((row.first_failure_at.getTime() + IP_WINDOW_MS - now) / 1000));
-      throw new AppError('TOO_MANY_REQUESTS', 'Too many failed sign-in attempts from this address; try again later', {
-        retryAfterSeconds,
-      });
+      const until = row.first_failure_at.getTime() + IP_WINDOW_MS;
+      if (refusedIps.size >= MAX_REMEMBERED_REFUSALS) refusedIps.clear();
+      refusedIps.set(subject, until);
+      throw tooManyFailures(until, now);
     }
+  }
+
+  function tooManyFailures(until: number, now: number): AppError {
+    return new AppError('TOO_MANY_REQUESTS', 'Too many failed sign-in attempts from this address; try again later', {
+      retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)),
+    });
   }
 
   /** One upsert per subject: concurrent failures serialise on the row, none is lost. */
@@ -161,10 +179,10 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     if (userId !== null && deleted.numDeletedRows > 0n) await writeLockedClaim(db, userId, false);
   }
 
-  async function rejectAfterDecoy(password: string, failure: () => AppError): Promise<never> {
+  async function rejectAfterDecoy(login: PasswordLogin): Promise<never> {
     decoyHash ??= hashPassword(generatePassword());
-    await verifyPassword(password, await decoyHash);
-    throw failure();
+    await verifyPassword(login.password, await decoyHash, hashQueueOf(login));
+    throw login.failure();
   }
 
   return {
@@ -173,14 +191,18 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       const user = await findUserByUserName(db, login.userName);
       if (user?.password_hash == null || !user.active) {
         await recordFailure(undefined, null, login.clientIp);
-        return rejectAfterDecoy(login.password, login.failure);
+        return rejectAfterDecoy(login);
       }
       const subject = accountSubject(user.id);
       const until = await lockedUntil(subject);
-      // Locked: refused without hashing (a flood on one account costs nothing), with the same answer.
-      if (until !== null && until.getTime() > clock.now().getTime()) throw login.failure();
+      // Locked: refused without hashing, with the same answer; it still counts against the address, so a flood
+      // on a locked account soon meets the address limit (refused from memory, without the database).
+      if (until !== null && until.getTime() > clock.now().getTime()) {
+        await recordFailure(undefined, null, login.clientIp);
+        throw login.failure();
+      }
       const cached = login.recentlyVerified?.(user.password_hash) ?? false;
-      if (!cached && !(await verifyPassword(login.password, user.password_hash))) {
+      if (!cached && !(await verifyPassword(login.password, user.password_hash, hashQueueOf(login)))) {
         await recordFailure(subject, user.id, login.clientIp);
         throw login.failure();
       }
@@ -192,7 +214,10 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       await assertIpAllowed(clientIp);
       const key = `client:${subject}`;
       const until = await lockedUntil(key);
-      if (until !== null && until.getTime() > clock.now().getTime()) throw failure();
+      if (until !== null && until.getTime() > clock.now().getTime()) {
+        await recordFailure(undefined, null, clientIp);
+        throw failure();
+      }
       const result = await attempt();
       if (result === undefined) {
         await recordFailure(key, null, clientIp);
@@ -225,6 +250,11 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
       .executeTakeFirst();
     return row !== undefined;
   }
+}
+
+/** Hashes wait their turn per client address (a flood from one address does not delay the others). */
+function hashQueueOf(login: PasswordLogin): string {
+  return login.clientIp === undefined ? `user:${login.userName.toLowerCase()}` : `ip:${login.clientIp}`;
 }
 
 /** WSO2 shows the lock as a claim (`urn:scim:wso2:schema:accountLocked`); it follows the lock table. */

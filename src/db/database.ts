@@ -49,7 +49,10 @@ export interface SmsOutboxTable {
   user_id: string | null;
   purpose: string;
   to_number: string;
-  body: string | null;
+  /** Plaintext text of a message queued before texts were sealed (see sealed_body); null for all others. */
+  body: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The text, sealed (src/sms/sms-body.ts); erased with `body` once sent, failed or expired. */
+  sealed_body: ColumnType<string | null, string | null | undefined, string | null>;
   state: SmsState;
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: Timestamp;

@@ -7,6 +7,8 @@ export interface LimitDecision {
   count: number;
   /** Seconds until the current window ends. */
   retryAfterSeconds: number;
+  /** The window this hit was counted in (for giveBackHit). */
+  windowStart: Date;
 }
 
 /**
@@ -35,7 +37,19 @@ export async function hitLimit(
     allowed: row.count <= limit,
     count: row.count,
     retryAfterSeconds: Math.max(1, Math.ceil((windowEnd.getTime() - now.getTime()) / 1000)),
+    windowStart,
   };
+}
+
+/** Takes one hit back from the window it was counted in: for limits that count only what failed. */
+export async function giveBackHit(db: Executor, bucket: string, windowStart: Date): Promise<void> {
+  await db
+    .updateTable('rate_limit_counters')
+    .set({ count: sql`count - 1` })
+    .where('bucket', '=', bucket)
+    .where('window_start', '=', windowStart)
+    .where('count', '>', 0)
+    .execute();
 }
 
 /** Counters of ended windows are useless; housekeeping deletes them, `limit` at a time. */

@@ -158,12 +158,12 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       const row = await db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
       if (row === undefined || row.secret_hash === null) {
         dummyHash ??= hashPassword(newSecret());
-        await verifyPassword(clientSecret, await dummyHash);
+        await verifyPassword(clientSecret, await dummyHash, `client:${clientId}`);
         return undefined;
       }
       const now = Date.now();
       if (!cache.isVerified(clientId, clientSecret, row.secret_hash, now)) {
-        if (!(await verifyPassword(clientSecret, row.secret_hash))) return undefined;
+        if (!(await verifyPassword(clientSecret, row.secret_hash, `client:${clientId}`))) return undefined;
         cache.remember(clientId, clientSecret, row.secret_hash, now);
       }
       return toClient(row);

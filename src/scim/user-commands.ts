@@ -30,6 +30,7 @@ export function replaceCommand(body: ScimObject, ignored: IgnoredAttributes = []
     method: 'PUT',
     listsOmittedMeanUnchanged: true,
     rolesOmittedMeanUnchanged: true,
+    mayWritePassword: draft.password !== undefined,
   };
 }
 
@@ -44,6 +45,7 @@ export function patchCommand(operations: readonly PatchOperation[], ignored: Ign
     method: 'PATCH',
     listsOmittedMeanUnchanged: false,
     rolesOmittedMeanUnchanged: false,
+    mayWritePassword: operations.some(mayWritePassword),
   };
 }
 
@@ -83,6 +85,20 @@ function draftOf(desired: ScimObject, method: 'PUT' | 'PATCH'): UserDraft {
     },
     accountLockedWritten: written('accountLocked'),
   };
+}
+
+/**
+ * The password is write-only (never in the current resource), so only an operation naming it can set it: by
+ * path, or as a key of its value (or of an extension object in it). A miss only costs a retry (the service
+ * hashes a password its transaction finds unhashed, then starts again); it never stores one unhashed.
+ */
+function mayWritePassword(operation: PatchOperation): boolean {
+  if (/password/i.test(operation.path ?? '')) return true;
+  const { value } = operation;
+  if (!isObject(value)) return false;
+  return Object.entries(value).some(
+    ([key, inner]) => /password/i.test(key) || (isObject(inner) && Object.keys(inner).some((k) => /password/i.test(k))),
+  );
 }
 
 function removesPassword(operation: PatchOperation): boolean {

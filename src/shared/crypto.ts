@@ -17,18 +17,20 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** AES-256-GCM; output is iv.tag.ciphertext in base64url. */
-export function encryptText(key: Buffer, plaintext: string): string {
+/** AES-256-GCM; output is iv.tag.ciphertext in base64url. `context`: authenticated, not stored (what it belongs to). */
+export function encryptText(key: Buffer, plaintext: string, context?: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
+  if (context !== undefined) cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return [iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('base64url')).join('.');
 }
 
-export function decryptText(key: Buffer, sealed: string): string {
+export function decryptText(key: Buffer, sealed: string, context?: string): string {
   const [iv, tag, ciphertext] = sealed.split('.').map((part) => Buffer.from(part, 'base64url'));
   if (iv === undefined || tag === undefined || ciphertext === undefined) throw new Error('malformed sealed value');
   const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  if (context !== undefined) decipher.setAAD(Buffer.from(context, 'utf8'));
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
 }

@@ -16,3 +16,11 @@ function visibleDigits(length: number): number {
   // Short numbers (short codes, typos) would be nearly fully revealed by a fixed tail.
   return Math.floor(length / 4);
 }
+
+/** Seven or more digits, possibly with + ( ) - or spaces between them, not inside a word or an id. */
+const NUMBER_IN_TEXT = /(?<![\w-])\+?\d(?:[ ()-]*\d){6,}(?![\w-])/g;
+
+/** Free text (a log message, a URL) with every phone-number-like run masked as maskPhoneNumber does. */
+export function maskNumbersIn(text: string): string {
+  return text.replace(NUMBER_IN_TEXT, (match) => maskPhoneNumber(match));
+}

@@ -8,6 +8,10 @@ export interface SecretKeys {
   secretEncryption: Buffer;
   /** Encrypts the OAuth token-signing private keys at rest. */
   signingKeyEncryption: Buffer;
+  /** Encrypts queued SMS texts (they carry codes) in sms_outbox.sealed_body. */
+  smsBodyEncryption: Buffer;
+  /** Keys the hashes that name rate-limit buckets (phone numbers, client addresses), so none is stored whole. */
+  limitBucketHmac: Buffer;
 }
 
 export function deriveSecretKeys(secret: string): SecretKeys {
@@ -16,6 +20,8 @@ export function deriveSecretKeys(secret: string): SecretKeys {
     otpHmac: derive('otp-hmac-v1'),
     secretEncryption: derive('secret-encryption-v1'),
     signingKeyEncryption: derive('oauth-signing-key-v1'),
+    smsBodyEncryption: derive('sms-outbox-body-v1'),
+    limitBucketHmac: derive('rate-limit-bucket-v1'),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   recordDeliveryOutcome,
 } from './outbox-repository.js';
 import { SmsDeliveryError, type SmsProvider, type SmsSendResult } from './providers/sms-provider.js';
+import { openSmsBody } from './sms-body.js';
 
 export interface SmsDispatcherSettings {
   /** Attempts of a message without an expiry; one that carries a code is retried until the code expires. */
@@ -31,6 +32,8 @@ export interface SmsDispatcherDeps {
   clock: Clock;
   logger: Logger;
   resolveProvider: () => Promise<SmsProvider>;
+  /** Opens the sealed texts (src/sms/sms-body.ts). */
+  bodyKey: Buffer;
   settings: SmsDispatcherSettings;
   /** Messages claimed per statement; they are sent concurrently. */
   batchSize?: number;
@@ -237,24 +240,34 @@ export function createSmsDispatcher(deps: SmsDispatcherDeps): SmsDispatcher {
   }
 
   async function attempt(provider: SmsProvider, row: SmsOutboxRow): Promise<DeliveryOutcome> {
-    if (row.body === null) {
-      return { kind: 'failed', provider: provider.name, lastError: 'no message text to send', now: clock.now() };
+    const failed = (lastError: string): DeliveryOutcome => ({
+      kind: 'failed',
+      provider: provider.name,
+      lastError,
+      now: clock.now(),
+    });
+    let text: string | null;
+    try {
+      text = openSmsBody(deps.bodyKey, row);
+    } catch {
+      return failed('the message text cannot be decrypted (SECRET_KEY changed?)');
     }
+    if (text === null) return failed('no message text to send');
     if (row.expires_at !== null && row.expires_at.getTime() <= clock.now().getTime()) {
       return { kind: 'expired', provider: provider.name, now: clock.now() };
     }
     try {
-      const message = { to: row.to_number, body: row.body, idempotencyKey: row.id };
+      const message = { to: row.to_number, body: text, idempotencyKey: row.id };
       const result = await withDeadline(provider.send(message), settings.sendTimeoutMs + TIMEOUT_GRACE_MS);
       return { kind: 'sent', provider: provider.name, providerMessageId: result.providerMessageId, now: clock.now() };
     } catch (error) {
-      return failureOutcome(provider.name, row, error);
+      return failureOutcome(provider.name, row, text, error);
     }
   }
 
-  function failureOutcome(provider: string, row: SmsOutboxRow, error: unknown): DeliveryOutcome {
+  function failureOutcome(provider: string, row: SmsOutboxRow, text: string, error: unknown): DeliveryOutcome {
     const now = clock.now();
-    const lastError = describeError(error, [row.body ?? '', row.to_number]);
+    const lastError = describeError(error, [text, row.to_number]);
     const retryable = !(error instanceof SmsDeliveryError) || error.retryable;
     // A code's message is worth trying as long as the code lives; anything else has a number of attempts.
     const outOfAttempts = row.expires_at === null && row.attempts >= settings.maxAttempts;

@@ -14,6 +14,8 @@ export interface InboxRoutesOptions {
   db: Db;
   clock: Clock;
   destinations: DestinationPolicy;
+  /** Seals the test message's queued text. */
+  bodyKey: Buffer;
   onSmsQueued: () => void;
   /** The development inbox is not served in production (the inbox provider is refused there anyway). */
   inboxEnabled: boolean;

@@ -4,6 +4,7 @@ import { countRows } from '../db/count-rows.js';
 import type { SmsOutboxRow, SmsOutboxTable, SmsState } from '../db/database.js';
 import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
+import { sealSmsBody } from './sms-body.js';
 
 export interface QueuedSms {
   userId: string | null;
@@ -15,8 +16,11 @@ export interface QueuedSms {
   expiresAt?: Date | null;
 }
 
-/** Called inside the transaction that creates what the message carries (outbox pattern). */
-export async function enqueueSms(db: Executor, sms: QueuedSms): Promise<string> {
+/**
+ * Called inside the transaction that creates what the message carries (outbox pattern). The text is stored
+ * sealed with `bodyKey` (src/sms/sms-body.ts): it carries a live code.
+ */
+export async function enqueueSms(db: Executor, bodyKey: Buffer, sms: QueuedSms): Promise<string> {
   const id = randomUUID();
   await db
     .insertInto('sms_outbox')
@@ -25,7 +29,7 @@ export async function enqueueSms(db: Executor, sms: QueuedSms): Promise<string> 
       user_id: sms.userId,
       purpose: sms.purpose,
       to_number: sms.to,
-      body: sms.body,
+      sealed_body: sealSmsBody(bodyKey, id, sms.to, sms.body),
       state: 'queued',
       next_attempt_at: sms.now,
       expires_at: sms.expiresAt ?? null,
@@ -91,6 +95,7 @@ export async function failAbandonedSms(db: Executor, now: Date, maxAttempts: num
     .set({
       state: 'failed',
       body: null,
+      sealed_body: null,
       locked_until: null,
       last_error: 'abandoned: the last attempt did not finish (the sending process stopped)',
       updated_at: now,
@@ -113,7 +118,7 @@ export type ExpiredSms = Pick<SmsOutboxRow, 'id' | 'user_id' | 'purpose' | 'to_n
 export async function expireOverdueSms(db: Executor, now: Date): Promise<ExpiredSms[]> {
   return db
     .updateTable('sms_outbox')
-    .set({ state: 'expired', body: null, locked_until: null, updated_at: now })
+    .set({ state: 'expired', body: null, sealed_body: null, locked_until: null, updated_at: now })
     .where('expires_at', '<=', now)
     .where((eb) =>
       eb.or([eb('state', '=', 'queued'), eb.and([eb('state', '=', 'sending'), eb('locked_until', '<', now)])]),
@@ -176,6 +181,7 @@ function outcomeColumns(outcome: DeliveryOutcome): Updateable<SmsOutboxTable> {
         ...common,
         state: 'sent',
         body: null,
+        sealed_body: null,
         provider_message_id: outcome.providerMessageId,
         sent_at: outcome.now,
         last_error: null,
@@ -183,9 +189,9 @@ function outcomeColumns(outcome: DeliveryOutcome): Updateable<SmsOutboxTable> {
     case 'retry':
       return { ...common, state: 'queued', next_attempt_at: outcome.nextAttemptAt, last_error: outcome.lastError };
     case 'failed':
-      return { ...common, state: 'failed', body: null, last_error: outcome.lastError };
+      return { ...common, state: 'failed', body: null, sealed_body: null, last_error: outcome.lastError };
     case 'expired':
-      return { ...common, state: 'expired', body: null };
+      return { ...common, state: 'expired', body: null, sealed_body: null };
   }
 }
 
@@ -201,7 +207,7 @@ export interface OutboxListQuery {
 export async function listOutboxRows(
   db: Executor,
   query: OutboxListQuery,
-): Promise<{ totalResults: number; rows: Omit<SmsOutboxRow, 'body'>[] }> {
+): Promise<{ totalResults: number; rows: Omit<SmsOutboxRow, 'body' | 'sealed_body'>[] }> {
   let base = db.selectFrom('sms_outbox');
   if (query.state !== undefined) base = base.where('state', '=', query.state);
   if (query.userId !== undefined) base = base.where('user_id', '=', query.userId);

@@ -10,13 +10,15 @@ export interface TestSmsDeps {
   db: Db;
   clock: Clock;
   destinations: DestinationPolicy;
+  /** Seals the queued text (src/sms/sms-body.ts). */
+  bodyKey: Buffer;
   onSmsQueued: () => void;
 }
 
 /** "Send test SMS": one fixed text, through the outbox and the active provider like every other message. */
 export async function sendTestSms(deps: TestSmsDeps, number: string): Promise<{ deliveryId: string }> {
   const destination = checkDestination(number, deps.destinations);
-  const deliveryId = await enqueueSms(deps.db, {
+  const deliveryId = await enqueueSms(deps.db, deps.bodyKey, {
     userId: null,
     purpose: TEST_SMS_PURPOSE,
     to: destination.e164 ?? number.trim(),

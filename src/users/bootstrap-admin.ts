@@ -20,6 +20,10 @@ export async function ensureAdministrator(
   password: string | undefined,
   now: Date,
 ): Promise<BootstrapResult> {
+  // Every start but the first ends here; the others hash before the transaction (scrypt never runs inside one).
+  if ((await countAdmins(db)) > 0) return { created: false, userName };
+  const actualPassword = password ?? generatePassword();
+  const passwordHash = await hashPassword(actualPassword);
   return db.transaction().execute(async (trx) => {
     // Serialises concurrent first starts of several instances.
     await lockAdministrators(trx);
@@ -28,11 +32,10 @@ export async function ensureAdministrator(
     if (existing !== undefined) {
       throw new Error(`ADMIN_USERNAME: a non-administrator named '${userName}' already exists`);
     }
-    const actualPassword = password ?? generatePassword();
     const row = await insertUser(trx, {
       id: randomUUID(),
       user_name: userName,
-      password_hash: await hashPassword(actualPassword),
+      password_hash: passwordHash,
       is_admin: true,
       created_at: now,
       updated_at: now,

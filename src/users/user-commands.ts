@@ -40,4 +40,9 @@ export interface UserUpdate {
    * omission); PATCH starts from the current resource, so roles missing afterwards means they were removed.
    */
   rolesOmittedMeanUnchanged: boolean;
+  /**
+   * The request may set a password (an over-approximation: a false positive costs one read). The service then
+   * hashes it before its transaction, from an unlocked read of the user, so scrypt never runs under a row lock.
+   */
+  mayWritePassword: boolean;
 }

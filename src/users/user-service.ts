@@ -95,7 +95,7 @@ export function createUserService(deps: UserServiceDeps) {
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
   async function createUser(actor: Actor, draft: UserDraft): Promise<User> {
-    const fields = await accountFields(draft, undefined, actor);
+    const fields = accountFields(draft, undefined, actor);
     const { attributes } = draft;
     const mobile = readMobileState(attributes);
     // pendingMobileNumber in the body is ignored, as read-only attributes are (creating never starts verification);
@@ -104,13 +104,15 @@ export function createUserService(deps: UserServiceDeps) {
     if (!deps.mobilePolicy.multipleNumbers && (mobile.all.length > 0 || mobile.verified.length > 0)) {
       throw new AppError('MUTABILITY', 'mobileNumbers and verifiedMobileNumbers are not writable');
     }
+    // Hashed before the transaction: scrypt never runs while a transaction holds a connection and locks.
+    const passwordHash = fields.password === undefined ? null : await hashPassword(fields.password);
     const now = clock.now();
     return db.transaction().execute(async (trx) => {
       await assertUserNameFree(trx, fields.userName, undefined);
       const row = await insertUser(trx, {
         id: randomUUID(),
         user_name: fields.userName,
-        password_hash: fields.passwordHash ?? null,
+        password_hash: passwordHash,
         active: fields.active,
         is_admin: fields.isAdmin,
         created_at: now,
@@ -133,20 +135,47 @@ export function createUserService(deps: UserServiceDeps) {
     return writeUser(id, ifMatch, { actor, request, update });
   }
 
-  /** One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. */
+  /**
+   * One path for PUT and PATCH on /Users and /Me: lock, compute, apply the mobile rules, write. A new password
+   * is hashed before the transaction (scrypt takes tens of milliseconds; under the row lock it would hold the
+   * user, a pooled connection and, on PGlite, the whole database that long).
+   */
   async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    const result = await deps.revocations.transaction(db, async (trx, revoke) => {
-      const row = await lockUserById(trx, id);
-      if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-      const current = userFromRow(row, await loadUserAttributes(trx, id));
-      if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
-        throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
+    let hashed = context.update.mayWritePassword ? await hashRequestedPassword(id, context) : undefined;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const result = await deps.revocations.transaction(db, async (trx, revoke) => {
+        const row = await lockUserById(trx, id);
+        if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+        const current = userFromRow(row, await loadUserAttributes(trx, id));
+        if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
+          throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
+        }
+        return applyUpdate(trx, current, context.update.draft(current), context, { revoke, hashed });
+      });
+      if (result.kind === 'written') {
+        if (result.smsQueued) deps.onSmsQueued();
+        return result.user;
       }
-      return applyUpdate(trx, current, context.update.draft(current), context, revoke);
-    });
-    if (result.smsQueued) deps.onSmsQueued();
-    return result.user;
+      // The locked user gave a password the unlocked read did not (a PATCH that only applied after a concurrent
+      // write): nothing was written; hash it outside the transaction and start again.
+      hashed = { password: result.password, hash: await hashPassword(result.password) };
+    }
+    throw new AppError('SERVICE_UNAVAILABLE', 'The user kept changing during the update; try again');
+  }
+
+  /** The password the update sets, hashed, from the user as it is now (no lock); undefined if it sets none. */
+  async function hashRequestedPassword(id: string, context: WriteContext): Promise<HashedPassword | undefined> {
+    const row = await findUserById(db, id);
+    if (row === undefined) return undefined;
+    let password: string | undefined;
+    try {
+      password = checkedPassword(context.update.draft(userFromRow(row, await loadUserAttributes(db, id))).password);
+    } catch {
+      // The transaction computes the draft again and reports what is wrong with it.
+      return undefined;
+    }
+    return password === undefined ? undefined : { password, hash: await hashPassword(password) };
   }
 
   async function applyUpdate(
@@ -154,11 +183,14 @@ export function createUserService(deps: UserServiceDeps) {
     current: User,
     requested: UserDraft,
     context: WriteContext,
-    revoke: Revoke,
-  ): Promise<{ user: User; smsQueued: boolean }> {
+    { revoke, hashed }: { revoke: Revoke; hashed: HashedPassword | undefined },
+  ): Promise<UpdateResult> {
     const { update } = context;
     const draft = withKeptRoles(requested, current, update);
-    const fields = await accountFields(draft, current, context.actor);
+    const fields = accountFields(draft, current, context.actor);
+    if (fields.password !== undefined && fields.password !== hashed?.password) {
+      return { kind: 'hash-first', password: fields.password };
+    }
     assertMayTouchAdministrator(context.actor, current, fields);
     if (current.isAdmin && current.active && !(fields.isAdmin && fields.active)) {
       await assertAnotherAdministrator(trx, current.id, 'The last administrator cannot be demoted or deactivated');
@@ -192,7 +224,7 @@ export function createUserService(deps: UserServiceDeps) {
       user_name: fields.userName,
       active: fields.active,
       is_admin: fields.isAdmin,
-      ...(fields.passwordHash === undefined ? {} : { password_hash: fields.passwordHash }),
+      ...(fields.password === undefined || hashed === undefined ? {} : { password_hash: hashed.hash }),
     });
     await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
     if (losesCredentials(current, fields)) {
@@ -201,7 +233,7 @@ export function createUserService(deps: UserServiceDeps) {
     }
     if (lockChanged || accountChanged(current, fields)) revoke({ kind: 'user', id: current.id });
     const smsQueued = await carryOut(trx, current, plan, context);
-    return { user: userFromRow(row, final), smsQueued };
+    return { kind: 'written', user: userFromRow(row, final), smsQueued };
   }
 
   /** A change of `accountLocked` is an administrator locking or unlocking the account; answers whether it changed. */
@@ -306,7 +338,7 @@ export function createUserService(deps: UserServiceDeps) {
  */
 function assertMayTouchAdministrator(actor: Actor, current: User, fields: AccountFields): void {
   if (actor.kind !== 'admin' || actor.mayManageAdministrators || !current.isAdmin) return;
-  if (fields.passwordHash !== undefined || fields.active !== current.active) {
+  if (fields.password !== undefined || fields.active !== current.active) {
     throw new AppError(
       'FORBIDDEN',
       "Changing an administrator's password or 'active' needs the right to manage administrators",
@@ -316,15 +348,13 @@ function assertMayTouchAdministrator(actor: Actor, current: User, fields: Accoun
 
 /** A new password, a disabled account or a lost admin role: every token issued before must die. */
 function losesCredentials(current: User, fields: AccountFields): boolean {
-  return (
-    fields.passwordHash !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin)
-  );
+  return fields.password !== undefined || (current.active && !fields.active) || (current.isAdmin && !fields.isAdmin);
 }
 
 /** What a cached credential proved is no longer so: its name, password, `active` or role changed. */
 function accountChanged(current: User, fields: AccountFields): boolean {
   return (
-    fields.passwordHash !== undefined ||
+    fields.password !== undefined ||
     fields.userName !== current.userName ||
     fields.active !== current.active ||
     fields.isAdmin !== current.isAdmin
@@ -335,8 +365,20 @@ interface AccountFields {
   userName: string;
   active: boolean;
   isAdmin: boolean;
-  passwordHash: string | undefined;
+  /** The new password in clear (hashed outside any transaction); undefined: unchanged. */
+  password: string | undefined;
 }
+
+/** A password and its scrypt hash, computed before the write's transaction. */
+interface HashedPassword {
+  password: string;
+  hash: string;
+}
+
+type UpdateResult =
+  | { kind: 'written'; user: User; smsQueued: boolean }
+  /** Nothing written: this password must be hashed first (outside the transaction). */
+  | { kind: 'hash-first'; password: string };
 
 /** Someone must still be able to administer the server after `id` loses its rights. */
 async function assertAnotherAdministrator(trx: Trx, id: string, detail: string): Promise<void> {
@@ -345,7 +387,7 @@ async function assertAnotherAdministrator(trx: Trx, id: string, detail: string):
 }
 
 /** The column-backed attributes: userName, active, password and the admin flag (from the roles). */
-async function accountFields(desired: UserDraft, current: User | undefined, actor: Actor): Promise<AccountFields> {
+function accountFields(desired: UserDraft, current: User | undefined, actor: Actor): AccountFields {
   const userName = desired.userName;
   if (typeof userName !== 'string' || userName.trim() === '') {
     throw new AppError('INVALID_VALUE', "Attribute 'userName' is required");
@@ -355,17 +397,16 @@ async function accountFields(desired: UserDraft, current: User | undefined, acto
   }
   const active = desired.active === undefined ? true : desired.active;
   if (typeof active !== 'boolean') throw new AppError('INVALID_VALUE', "Attribute 'active' must be a boolean");
-  const password = desired.password;
+  const password = checkedPassword(desired.password);
+  const isAdmin = requestedAdminRole(desired.attributes.values.get('roles'), current, actor);
+  return { userName: userName.trim(), active, isAdmin, password };
+}
+
+function checkedPassword(password: unknown): string | undefined {
   if (password !== undefined && (typeof password !== 'string' || password.length < 1 || password.length > 1024)) {
     throw new AppError('INVALID_VALUE', "Attribute 'password' must be a non-empty string");
   }
-  const isAdmin = requestedAdminRole(desired.attributes.values.get('roles'), current, actor);
-  return {
-    userName: userName.trim(),
-    active,
-    isAdmin,
-    passwordHash: typeof password === 'string' ? await hashPassword(password) : undefined,
-  };
+  return password;
 }
 
 /**

@@ -3,8 +3,9 @@ import { type AuditEvent, type RequestContext, recordAuditEvent } from '../audit
 import type { VerificationCodeRow } from '../db/database.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
-import { hitLimit } from '../limits/rate-limiter.js';
+import { giveBackHit, hitLimit } from '../limits/rate-limiter.js';
 import type { Clock } from '../shared/clock.js';
+import { hmacHex } from '../shared/crypto.js';
 import { enqueueSms } from '../sms/outbox-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
 import { loadUserAttributes, writeUserAttributeChanges } from '../users/user-attributes.js';
@@ -42,6 +43,10 @@ export interface VerificationServiceDeps {
   db: Db;
   clock: Clock;
   otpKey: Buffer;
+  /** Seals queued SMS texts (they carry the code). */
+  smsBodyKey: Buffer;
+  /** Keys the hashed names of rate-limit buckets (numbers and addresses are never stored whole). */
+  bucketKey: Buffer;
   settings: VerificationSettings;
   /** Told after a commit that queued an SMS, so the dispatcher sends it right away. */
   onSmsQueued: () => void;
@@ -71,6 +76,7 @@ export type VerificationService = ReturnType<typeof createVerificationService>;
 
 export function createVerificationService(deps: VerificationServiceDeps) {
   const { db, clock, otpKey, settings } = deps;
+  const bucketName = (kind: string, value: string) => `${kind}:${hmacHex(deps.bucketKey, kind, value).slice(0, 32)}`;
   const audit = async (trx: Trx, event: AuditEvent, context: RequestContext) => {
     await recordAuditEvent(trx, event, context, clock.now());
     deps.onAuditEvent?.(event.type);
@@ -101,7 +107,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         expiresAt,
       });
       if (inserted) {
-        await enqueueSms(trx, {
+        await enqueueSms(trx, deps.smsBodyKey, {
           userId: target.userId,
           purpose: target.scenario,
           to: destination.e164 ?? target.number,
@@ -145,7 +151,10 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   async function enforceSmsQuotas(trx: Trx, userId: string, number: string): Promise<void> {
     const now = clock.now();
     const checks = [
-      { bucket: `sms:number:${numberKey(number, settings.destinations)}`, limit: settings.smsPerNumberPerDay },
+      {
+        bucket: bucketName('sms:number', numberKey(number, settings.destinations)),
+        limit: settings.smsPerNumberPerDay,
+      },
       { bucket: `sms:user:${userId}`, limit: settings.smsPerUserPerDay },
     ];
     for (const check of checks) {
@@ -162,37 +171,46 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     await deleteCodesOfUser(trx, userId);
   }
 
-  /** Per client IP, in its own short transaction, before any work: brute force across users is capped too. */
-  async function enforceIpLimit(context: RequestContext): Promise<void> {
-    if (context.clientIp === null) return;
-    const bucket = `verification:ip:${context.clientIp}`;
+  /**
+   * Per client IP, counted before any work (so concurrent guesses cannot overrun it), in its own statement. Only
+   * failures keep their count: a request that succeeds gives its hit back, so users behind one NAT or proxy who
+   * spend their codes do not lock out everyone else there; wrong codes and refused requests still add up.
+   */
+  async function withIpLimit<T>(context: RequestContext, work: () => Promise<T>): Promise<T> {
+    if (context.clientIp === null) return work();
+    const bucket = bucketName('verification:ip', context.clientIp);
     const decision = await hitLimit(db, bucket, 3600, settings.requestsPerIpPerHour, clock.now());
     if (!decision.allowed) {
       throw new AppError('TOO_MANY_REQUESTS', 'Too many verification requests from this address; try again later', {
         retryAfterSeconds: decision.retryAfterSeconds,
       });
     }
+    const result = await work();
+    // The success stands even if this write fails: a hit not given back only counts as one failure.
+    await giveBackHit(db, bucket, decision.windowStart).catch(() => undefined);
+    return result;
   }
 
   /** The caller's own code (/me/validate-code). Someone else's code is simply invalid. */
   async function validateOwnCode(userId: string, code: string, context: RequestContext): Promise<void> {
-    await enforceIpLimit(context);
-    const outcome = await db.transaction().execute(async (trx) => {
-      if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
-      const codes = await findCodesOfUser(trx, userId);
-      const live = codes.filter((row) => isLive(row));
-      // A dead code answers the same whatever was submitted: no comparison, so no oracle.
-      if (live.length === 0) return deadCodeOutcome(trx, codes, context);
-      // Every guess is counted before the comparison: the one write a rejected request makes, and what caps brute force.
-      await recordFailedAttempt(
-        trx,
-        live.map((row) => row.id),
-      );
-      const match = live.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
-      if (match === undefined) return recordWrongGuess(trx, userId, live, context);
-      return consume(trx, match, context);
+    await withIpLimit(context, async () => {
+      const outcome = await db.transaction().execute(async (trx) => {
+        if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
+        const codes = await findCodesOfUser(trx, userId);
+        const live = codes.filter((row) => isLive(row));
+        // A dead code answers the same whatever was submitted: no comparison, so no oracle.
+        if (live.length === 0) return deadCodeOutcome(trx, codes, context);
+        // Every guess is counted before the comparison: the one write a rejected request makes, and what caps brute force.
+        await recordFailedAttempt(
+          trx,
+          live.map((row) => row.id),
+        );
+        const match = live.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
+        if (match === undefined) return recordWrongGuess(trx, userId, live, context);
+        return consume(trx, match, context);
+      });
+      expectOk(outcome);
     });
-    expectOk(outcome);
   }
 
   /** What /me/validate-code answers while the caller's only codes are used up or expired. */
@@ -251,26 +269,27 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         'Mobile number verification by privileged users is not enabled.',
       );
     }
-    await enforceIpLimit(context);
-    const outcome = await db.transaction().execute(async (trx) => {
-      const found = await findCodeByLookup(trx, lookupHmac(otpKey, code));
-      if (found === undefined || (await lockUserById(trx, found.user_id)) === undefined) {
-        return { kind: 'invalid', hints: {} } as const;
-      }
-      // Re-read under the user lock: a concurrent request may have consumed or replaced it. Here the code
-      // alone names the user, so a dead code answers exactly as an unknown one.
-      const current = await findCodeOfUser(trx, found.user_id, found.scenario);
-      if (
-        current === undefined ||
-        !isLive(current) ||
-        !codeMatches(otpKey, bindingOf(current), code, current.code_hmac)
-      ) {
-        return { kind: 'invalid', hints: {} } as const;
-      }
-      return consume(trx, current, context);
+    return withIpLimit(context, async () => {
+      const outcome = await db.transaction().execute(async (trx) => {
+        const found = await findCodeByLookup(trx, lookupHmac(otpKey, code));
+        if (found === undefined || (await lockUserById(trx, found.user_id)) === undefined) {
+          return { kind: 'invalid', hints: {} } as const;
+        }
+        // Re-read under the user lock: a concurrent request may have consumed or replaced it. Here the code
+        // alone names the user, so a dead code answers exactly as an unknown one.
+        const current = await findCodeOfUser(trx, found.user_id, found.scenario);
+        if (
+          current === undefined ||
+          !isLive(current) ||
+          !codeMatches(otpKey, bindingOf(current), code, current.code_hmac)
+        ) {
+          return { kind: 'invalid', hints: {} } as const;
+        }
+        return consume(trx, current, context);
+      });
+      const { userId, userName } = expectOk(outcome);
+      return { userId, userName };
     });
-    const { userId, userName } = expectOk(outcome);
-    return { userId, userName };
   }
 
   function isLive(row: VerificationCodeRow): boolean {
@@ -309,14 +328,15 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     properties: readonly RecoveryProperty[],
     context: RequestContext,
   ): Promise<Record<string, string>> {
-    const scenario = parseRecoveryScenario(properties);
-    await enforceIpLimit(context);
-    const nothingPending = () =>
-      new AppError(
-        'INVALID_RECOVERY_SCENARIO',
-        `No pending mobile number verification for recovery scenario '${scenario}'`,
-      );
-    return resend(userId, scenario, context, nothingPending);
+    return withIpLimit(context, async () => {
+      const scenario = parseRecoveryScenario(properties);
+      const nothingPending = () =>
+        new AppError(
+          'INVALID_RECOVERY_SCENARIO',
+          `No pending mobile number verification for recovery scenario '${scenario}'`,
+        );
+      return resend(userId, scenario, context, nothingPending);
+    });
   }
 
   /**
@@ -328,14 +348,18 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     properties: readonly RecoveryProperty[],
     context: RequestContext,
   ): Promise<Record<string, string>> {
-    const scenario = parseRecoveryScenario(properties);
-    await enforceIpLimit(context);
-    const notFound = () =>
-      new AppError('RECOVERY_DATA_NOT_FOUND', 'User recovery data is not found. Please re-initiate the recovery flow.');
-    const knownRealm = user.realm === undefined || user.realm.toUpperCase() === 'PRIMARY';
-    const found = knownRealm ? await findUserByUserName(db, user.username) : undefined;
-    if (found === undefined) throw notFound();
-    return resend(found.id, scenario, context, notFound);
+    return withIpLimit(context, async () => {
+      const scenario = parseRecoveryScenario(properties);
+      const notFound = () =>
+        new AppError(
+          'RECOVERY_DATA_NOT_FOUND',
+          'User recovery data is not found. Please re-initiate the recovery flow.',
+        );
+      const knownRealm = user.realm === undefined || user.realm.toUpperCase() === 'PRIMARY';
+      const found = knownRealm ? await findUserByUserName(db, user.username) : undefined;
+      if (found === undefined) throw notFound();
+      return resend(found.id, scenario, context, notFound);
+    });
   }
 
   async function resend(

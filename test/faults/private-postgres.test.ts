@@ -9,7 +9,7 @@ import { enqueueSms } from '../../src/sms/outbox-repository.js';
 import { type FakeServer, startFakeSmsGateway } from '../support/fake-providers.js';
 import { type PrivatePostgres, privatePostgresUnavailable, startPrivatePostgres } from '../support/private-postgres.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-import { basicAuth, createUser, startTestApp, type TestApp } from '../support/test-app.js';
+import { basicAuth, createUser, startTestApp, TEST_KEYS, type TestApp } from '../support/test-app.js';
 
 // The fault tests bring their own PostgreSQL, so they run once, in the default (PGlite) run of the suite.
 const skipReason =
@@ -123,7 +123,7 @@ describe.skipIf(skipReason !== undefined)('faults of a real PostgreSQL and of re
       gateway.requests.length = 0;
       const now = t.clock.now();
       const id = await t.db.transaction().execute((trx) =>
-        enqueueSms(trx, {
+        enqueueSms(trx, TEST_KEYS.smsBodyEncryption, {
           userId: null,
           purpose: 'test',
           to: '+94771234567',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueSms } from '../../src/sms/outbox-repository.js';
 import { bearer, clientBasic, oauthPost, registerClient } from '../oauth/oauth-helpers.js';
 import { type FakeServer, type FakeTwilio, startFakeSmsGateway, startFakeTwilio } from '../support/fake-providers.js';
-import { json, startTestApp, type TestApp, uniqueName } from '../support/test-app.js';
+import { json, startTestApp, TEST_KEYS, type TestApp, uniqueName } from '../support/test-app.js';
 
 const BASE = '/api/server/v1/notification-senders/sms';
 const HEADER_SECRET = 'hdr-secret-bound-4f1e';
@@ -41,7 +41,13 @@ describe('sender secrets are bound to their destination', () => {
     t.app.inject({ method, url, headers: { authorization }, payload: payload as object });
 
   async function sendOne(body: string): Promise<void> {
-    await enqueueSms(t.db, { userId: null, purpose: 'test', to: '+94771234567', body, now: t.clock.now() });
+    await enqueueSms(t.db, TEST_KEYS.smsBodyEncryption, {
+      userId: null,
+      purpose: 'test',
+      to: '+94771234567',
+      body,
+      now: t.clock.now(),
+    });
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(1);
   }
 

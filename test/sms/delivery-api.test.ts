@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueSms } from '../../src/sms/outbox-repository.js';
 import { type FakeServer, startFakeSmsGateway } from '../support/fake-providers.js';
-import { createUser, startTestApp, type TestApp } from '../support/test-app.js';
+import { createUser, startTestApp, TEST_KEYS, type TestApp } from '../support/test-app.js';
 
 const URL = '/api/server/v1/sms-deliveries';
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   // Five messages, one second apart, each sent before the next: the first three for the user, the last rejected.
   for (let index = 0; index < 5; index++) {
     ids.push(
-      await enqueueSms(t.db, {
+      await enqueueSms(t.db, TEST_KEYS.smsBodyEncryption, {
         userId: index < 3 ? user.id : null,
         purpose: 'MOBILE_VERIFICATION_ON_UPDATE',
         to: `+9477123456${index}`,

@@ -3,7 +3,7 @@ import type { SmsOutboxRow } from '../../src/db/database.js';
 import { MAX_RETRY_DELAY_MS } from '../../src/sms/dispatcher.js';
 import { enqueueSms } from '../../src/sms/outbox-repository.js';
 import { type FakeServer, startFakeSmsGateway } from '../support/fake-providers.js';
-import { createUser, json, startTestApp, type TestApp } from '../support/test-app.js';
+import { createUser, json, startTestApp, TEST_KEYS, type TestApp } from '../support/test-app.js';
 
 const TO = '+94771234567';
 const OUTAGE = { status: 503, body: 'gateway down' };
@@ -41,7 +41,7 @@ describe('SMS delivery through a long gateway outage', () => {
   async function queueCode(ttlSeconds: number): Promise<string> {
     const now = t.clock.now();
     return t.db.transaction().execute((trx) =>
-      enqueueSms(trx, {
+      enqueueSms(trx, TEST_KEYS.smsBodyEncryption, {
         userId,
         purpose: 'MOBILE_VERIFICATION_ON_UPDATE',
         to: TO,

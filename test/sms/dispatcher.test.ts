@@ -6,6 +6,7 @@ import type { Db } from '../../src/db/executor.js';
 import { backoffMs, createSmsDispatcher } from '../../src/sms/dispatcher.js';
 import { enqueueSms } from '../../src/sms/outbox-repository.js';
 import { createSmsProvider } from '../../src/sms/providers/create-sms-provider.js';
+import { openSmsBody } from '../../src/sms/sms-body.js';
 import {
   type FakeServer,
   type FakeTwilio,
@@ -13,7 +14,7 @@ import {
   startFakeTwilio,
   twilioError,
 } from '../support/fake-providers.js';
-import { ManualClock, startTestApp, type TestApp } from '../support/test-app.js';
+import { ManualClock, startTestApp, TEST_KEYS, type TestApp } from '../support/test-app.js';
 import { createTestDatabase } from '../support/test-database.js';
 
 const TO = '+94771234567';
@@ -33,7 +34,14 @@ function customEnv(gateway: FakeServer, extra: Record<string, string> = {}): Rec
 async function queue(db: Db, clock: ManualClock, body: string, to = TO): Promise<string> {
   return db
     .transaction()
-    .execute((trx) => enqueueSms(trx, { userId: null, purpose: 'test', to, body, now: clock.now() }));
+    .execute((trx) =>
+      enqueueSms(trx, TEST_KEYS.smsBodyEncryption, { userId: null, purpose: 'test', to, body, now: clock.now() }),
+    );
+}
+
+/** The queued text, opened as the dispatcher opens it. */
+function textOf(outbox: SmsOutboxRow): string | null {
+  return openSmsBody(TEST_KEYS.smsBodyEncryption, outbox);
 }
 
 async function row(db: Db, id: string): Promise<SmsOutboxRow> {
@@ -89,7 +97,7 @@ describe('SMS dispatcher with the custom gateway', () => {
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(1);
     const afterFirst = await row(t.db, id);
     expect(afterFirst).toMatchObject({ state: 'queued', attempts: 1, last_error: 'custom gateway: HTTP 503' });
-    expect(afterFirst.body).toBe('Your code is 222222');
+    expect(textOf(afterFirst)).toBe('Your code is 222222');
     expect(afterFirst.next_attempt_at.getTime()).toBeGreaterThan(t.clock.now().getTime());
     // Not due yet: the clock has not moved.
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(0);
@@ -237,7 +245,8 @@ describe('SMS dispatcher when the provider is unreachable', () => {
 
     expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(1);
     const first = await row(t.db, id);
-    expect(first).toMatchObject({ state: 'queued', attempts: 1, body: 'Your code is 666666' });
+    expect(first).toMatchObject({ state: 'queued', attempts: 1 });
+    expect(textOf(first)).toBe('Your code is 666666');
     expect(first.last_error).toMatch(/^custom gateway: network error/);
     expect(first.next_attempt_at.getTime()).toBeGreaterThan(t.clock.now().getTime());
 
@@ -333,6 +342,7 @@ describe('SMS dispatcher lifecycle', () => {
       db: t.db,
       clock: t.clock,
       logger: pino({ level: 'silent' }),
+      bodyKey: TEST_KEYS.smsBodyEncryption,
       resolveProvider: async () =>
         createSmsProvider(
           {
@@ -380,7 +390,9 @@ describe('SMS dispatcher lifecycle', () => {
 
       expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(0);
 
-      expect(await row(t.db, id)).toMatchObject({ state: 'queued', attempts: 0, body: 'Your code is 151515' });
+      const kept = await row(t.db, id);
+      expect(kept).toMatchObject({ state: 'queued', attempts: 0 });
+      expect(textOf(kept)).toBe('Your code is 151515');
       const errors = t.logs.map((line) => JSON.parse(line) as { level: number; msg: string; reason?: string });
       expect(errors).toContainEqual(
         expect.objectContaining({ level: 50, msg: 'no usable SMS provider; due messages stay queued' }),
@@ -413,6 +425,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('two dispatchers on one PostgreS
           db: handle.db,
           clock,
           logger,
+          bodyKey: TEST_KEYS.smsBodyEncryption,
           resolveProvider: async () =>
             createSmsProvider(
               {

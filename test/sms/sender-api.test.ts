@@ -10,7 +10,7 @@ import {
   startFakeVonage,
   vonageFields,
 } from '../support/fake-providers.js';
-import { createUser, startTestApp, type TestApp } from '../support/test-app.js';
+import { createUser, startTestApp, TEST_KEYS, type TestApp } from '../support/test-app.js';
 
 const BASE = '/api/server/v1/notification-senders/sms';
 const TO = '+94771234567';
@@ -68,7 +68,13 @@ function customSender(overrides: Record<string, unknown> = {}) {
 
 /** Queues one message and runs a dispatch pass, as the dispatcher would after the commit. */
 async function sendOne(body: string): Promise<void> {
-  await enqueueSms(t.db, { userId: null, purpose: 'test', to: TO, body, now: t.clock.now() });
+  await enqueueSms(t.db, TEST_KEYS.smsBodyEncryption, {
+    userId: null,
+    purpose: 'test',
+    to: TO,
+    body,
+    now: t.clock.now(),
+  });
   expect(await t.app.smsDispatcher.dispatchDueMessages()).toBe(1);
 }
 

@@ -12,6 +12,8 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const ADMIN = { userName: 'admin', password: 'admin-password-for-tests' } as const;
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
+/** The keys the test app derives from TEST_SECRET (for tests that queue SMS or open them). */
+export const TEST_KEYS = deriveSecretKeys(TEST_SECRET);
 
 export class ManualClock implements Clock {
   constructor(private current = new Date()) {}
@@ -83,7 +85,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await buildApp({
     config,
     database: database.handle,
-    keys: deriveSecretKeys(TEST_SECRET),
+    keys: TEST_KEYS,
     logger: createLogger(config.LOG_LEVEL, sink),
     clock,
     startDispatcher: options.startDispatcher ?? false,
