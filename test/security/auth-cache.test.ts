@@ -257,7 +257,8 @@ describe('authentication cache across instances', () => {
     changedAt = performance.now();
     await Promise.all(loops);
     expect(lateAcceptances).toEqual([]);
-    for (const auth of credentials) expect((await me(b, auth)).statusCode).toBe(401);
+    // Refused: 401, or 429 once the hammering of the old password has spent the address's failure budget.
+    for (const auth of credentials) expect([401, 429]).toContain((await me(b, auth)).statusCode);
   });
 });
 
