@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
@@ -26,6 +27,9 @@ export interface DatabaseOptions {
   queryTimeoutMs?: number;
 }
 
+/** PostgreSQL extensions the migrations create; PGlite must load them with the instance. */
+export const PGLITE_EXTENSIONS = { pg_trgm };
+
 /** Fail fast when the database is unreachable or every connection is busy: requests answer 503 instead of queueing up. */
 const CONNECT_AND_ACQUIRE_TIMEOUT_MS = 3000;
 
@@ -50,11 +54,11 @@ export async function createDatabase(target: DatabaseTarget, options: DatabaseOp
   }
   let client: PGlite;
   if (target.dataDir === null) {
-    client = new PGlite();
+    client = new PGlite({ extensions: PGLITE_EXTENSIONS });
   } else {
     const dir = path.resolve(target.dataDir, 'pgdata');
     mkdirSync(dir, { recursive: true });
-    client = new PGlite(dir);
+    client = new PGlite(dir, { extensions: PGLITE_EXTENSIONS });
   }
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });

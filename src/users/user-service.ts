@@ -17,18 +17,17 @@ import { CLAIM, type ClaimMap, splitList } from './claims.js';
 import { primaryMobile, readMobileState, withMobileState } from './mobile-claims.js';
 import { ADMIN_ROLE, matchesEtag, type User, userFromRow } from './user.js';
 import {
-  loadUserAttributes,
-  loadUserAttributesForUsers,
+  findUsersWithAttributes,
+  findUserWithAttributes,
   type UserAttributes,
   writeUserAttributeChanges,
 } from './user-attributes.js';
 import type { UserDraft, UserUpdate } from './user-commands.js';
-import { listUserRows, type UserListQuery } from './user-list.js';
+import { listUserIds, type UserListQuery } from './user-list.js';
 import {
   bumpUserVersion,
   countActiveAdminsExcept,
   deleteUserById,
-  findUserById,
   findUserByUserName,
   insertUser,
   lockAdministrators,
@@ -71,23 +70,23 @@ export function createUserService(deps: UserServiceDeps) {
   const { db, clock, verification } = deps;
 
   async function getUser(id: string): Promise<User> {
-    const row = isUuid(id) ? await findUserById(db, id) : undefined;
-    if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    return userFromRow(row, await loadUserAttributes(db, row.id));
+    const found = isUuid(id) ? await findUserWithAttributes(db, id) : undefined;
+    if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+    return userFromRow(found.row, found.attributes);
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
     // A statement timeout bounds what one filtered listing can cost the database (SET LOCAL: this transaction only).
-    const { totalResults, rows, attributes } = await db.transaction().execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
-      const page = await listUserRows(trx, query);
-      const pageAttributes = await loadUserAttributesForUsers(
-        trx,
-        page.rows.map((row) => row.id),
-      );
-      return { ...page, attributes: pageAttributes };
-    });
-    return { totalResults, users: rows.map((row) => userFromRow(row, attributes.get(row.id) ?? NO_ATTRIBUTES)) };
+    // Repeatable read: the count and the page (read from the end when it is in the second half) agree.
+    const { totalResults, found } = await db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        await sql`select set_config('statement_timeout', ${String(deps.statementTimeoutMs)}, true)`.execute(trx);
+        const page = await listUserIds(trx, query);
+        return { totalResults: page.totalResults, found: await findUsersWithAttributes(trx, page.ids) };
+      });
+    return { totalResults, users: found.map(({ row, attributes }) => userFromRow(row, attributes)) };
   }
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
@@ -134,9 +133,9 @@ export function createUserService(deps: UserServiceDeps) {
   async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     const result = await db.transaction().execute(async (trx) => {
-      const row = await lockUserById(trx, id);
-      if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-      const current = userFromRow(row, await loadUserAttributes(trx, id));
+      const found = await findUserWithAttributes(trx, id, true);
+      if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+      const current = userFromRow(found.row, found.attributes);
       if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
         throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
       }
