@@ -1,6 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../src/db/database.js';
+import type { SeededGroups } from './protocol.js';
 
 export const USER_PASSWORD = 'bench-user-password';
 const WSO2 = 'http://wso2.org/claims';
@@ -76,4 +77,29 @@ export async function seededUserIds(db: Kysely<Database>, count: number): Promis
     .limit(count)
     .execute();
   return rows.map((row) => row.id);
+}
+
+const BIG_GROUP_MEMBERS = 50_000;
+const GROUPS_OF_ONE_USER = 1_000;
+
+/** One group of 50,000 members (bare users `member1..`), and 1,000 groups with `joinerId` as their member. */
+export async function seedGroups(db: Kysely<Database>, joinerId: string): Promise<SeededGroups> {
+  const big = await sql<{ id: string }>`insert into groups (id, display_name, created_at, updated_at)
+    values (gen_random_uuid(), 'big', now(), now()) returning id`.execute(db);
+  const bigGroupId = big.rows[0]?.id ?? '';
+  await sql`with members as (
+      insert into users (id, user_name, created_at, updated_at)
+      select gen_random_uuid(), 'member' || i, now(), now() from generate_series(1, ${BIG_GROUP_MEMBERS}::int) as i
+      returning id
+    )
+    insert into group_members (group_id, member_user_id, member_group_id, added_at)
+    select cast(${bigGroupId} as uuid), id, null, now() from members`.execute(db);
+  await sql`with created as (
+      insert into groups (id, display_name, created_at, updated_at)
+      select gen_random_uuid(), 'group' || i, now(), now() from generate_series(1, ${GROUPS_OF_ONE_USER}::int) as i
+      returning id
+    )
+    insert into group_members (group_id, member_user_id, member_group_id, added_at)
+    select id, cast(${joinerId} as uuid), null, now() from created`.execute(db);
+  return { bigGroupId, joinerId };
 }
