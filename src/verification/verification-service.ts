@@ -371,9 +371,14 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     };
   }
 
-  /** The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown. */
-  async function pendingCodeHints(userId: string): Promise<Record<string, string>> {
-    const live = (await findCodesOfUser(db, userId)).filter((row) => isLive(row));
+  /**
+   * The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown.
+   * Only a code for the pending number can be used (see consume), so without one there is nothing to read.
+   */
+  async function pendingCodeHints(user: { id: string; attributes: UserAttributes }): Promise<Record<string, string>> {
+    const pending = readMobileState(user.attributes).pending;
+    if (pending === undefined) return {};
+    const live = (await findCodesOfUser(db, user.id)).filter((row) => isLive(row) && row.number === pending);
     if (live.length === 0) return {};
     const remaining = Math.min(...live.map((row) => settings.otpMaxAttempts - row.failed_attempts));
     return hintsFor(live, Math.max(0, remaining));

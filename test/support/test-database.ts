@@ -3,7 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { createDatabase, type DatabaseHandle, PGLITE_EXTENSIONS } from '../../src/db/create-db.js';
+import { createDatabase, type DatabaseHandle, PGLITE_EXTENSIONS, TurnTakingPGlite } from '../../src/db/create-db.js';
 import type { Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -52,7 +52,7 @@ async function createPgliteFromSnapshot(): Promise<DatabaseHandle> {
     await db.destroy();
     return snapshot;
   })();
-  const client = new PGlite({ loadDataDir: await migratedSnapshot, extensions: PGLITE_EXTENSIONS });
+  const client = new TurnTakingPGlite({ loadDataDir: await migratedSnapshot, extensions: PGLITE_EXTENSIONS });
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return { db, kind: 'pglite', ping: async () => void (await client.query('select 1')) };
