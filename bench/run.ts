@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
     say(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`);
-    const primary = await postgresServer(`scim_bench_${stamp}`, settings.users, cleanups);
+    const primary = await postgresServer(`scim_bench_${stamp}`, settings.users, true, cleanups);
     const body = await (await fetch(`${primary.url}/scim2/Users/${primary.ids[0]}`, auth(ADMIN_BASIC))).text();
     if (wants('baseline')) {
       const baseline = await startBaseline(body);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     if (wants('pgbench')) await runPgbench(`scim_pgbench_${stamp}`);
     await postgresScenarios(primary);
     if (wants('filter-eq')) {
-      const small = await postgresServer(`scim_bench_small_${stamp}`, settings.smallUsers, cleanups);
+      const small = await postgresServer(`scim_bench_small_${stamp}`, settings.smallUsers, false, cleanups);
       await measure(
         `filter userName eq at ${settings.smallUsers} users`,
         'PostgreSQL',
@@ -103,13 +103,18 @@ async function main(): Promise<void> {
 }
 
 /** A fresh PostgreSQL database (dropped at the end) with a seeded server on it. */
-async function postgresServer(name: string, users: number, cleanups: (() => Promise<void>)[]): Promise<BenchServer> {
+async function postgresServer(
+  name: string,
+  users: number,
+  groups: boolean,
+  cleanups: (() => Promise<void>)[],
+): Promise<BenchServer> {
   await admin(`create database "${name}"`);
   cleanups.push(() => admin(`drop database if exists "${name}" with (force)`));
   const url = new URL(settings.adminUrl);
   url.pathname = `/${name}`;
   say(`seeding ${users} users on PostgreSQL (${name}) ...`);
-  const server = await startServer(spec({ kind: 'postgres', url: url.toString() }, users, true), say);
+  const server = await startServer(spec({ kind: 'postgres', url: url.toString() }, users, groups), say);
   cleanups.push(() => server.stop());
   say(`seeded in ${server.seedSeconds.toFixed(0)} s`);
   return server;
@@ -173,8 +178,11 @@ async function postgresScenarios(server: BenchServer): Promise<void> {
     const filter = () => `name.familyName sw "Family${randomIn(low, low * 10 - 1)}"`;
     await measure('filter name.familyName sw', 'PostgreSQL', listing(server, filter, latency), server);
   }
-  if (wants('deep-page'))
-    await measure('deep page: startIndex near the end, count=100', 'PostgreSQL', deepPage(server, latency), server);
+  if (wants('deep-page')) {
+    const near = (start: number) => deepPage(server, latency, start);
+    await measure('deep page: startIndex near the end, count=100', 'PostgreSQL', near(users - 1000), server);
+    await measure('page in the middle: startIndex about N/2, count=100', 'PostgreSQL', near(users / 2 - 500), server);
+  }
   if (wants('group-member') && server.groups !== undefined) {
     await measure('PATCH add one member to a 50000-member group', 'PostgreSQL', addMember(server), server);
   }
@@ -183,7 +191,12 @@ async function postgresScenarios(server: BenchServer): Promise<void> {
     await measure('GET a user in 1000 groups', 'PostgreSQL', { url, headers: { authorization: ADMIN_BASIC } }, server);
   }
   if (wants('row-lock')) {
-    const options = { ...patchGivenName(server), url: `${server.url}/scim2/Users/${server.ids[0]}` };
+    const options = {
+      url: `${server.url}/scim2/Users/${server.ids[0]}`,
+      method: 'PATCH' as const,
+      headers: { authorization: ADMIN_BASIC, 'content-type': SCIM_JSON },
+      body: GIVEN_NAME_PATCH,
+    };
     await measure('PATCH of one user by all connections at once (row lock)', 'PostgreSQL', options, server);
   }
   if (wants('rss')) notes.push(`server RSS after every PostgreSQL scenario: ${mib(await server.rss())} MiB`);
@@ -344,8 +357,9 @@ function listing(server: BenchServer, filter: () => string, connections: number)
   };
 }
 
-function deepPage(server: BenchServer, connections: number): autocannon.Options {
-  const users = settings.users;
+/** Pages starting at random within the 1,000 positions from `first` (the seeded users come first, by creation). */
+function deepPage(server: BenchServer, connections: number, first: number): autocannon.Options {
+  const low = Math.max(1, Math.floor(first));
   return {
     url: server.url,
     connections,
@@ -355,7 +369,7 @@ function deepPage(server: BenchServer, connections: number): autocannon.Options 
         method: 'GET',
         setupRequest: (request) => ({
           ...request,
-          path: `/scim2/Users?startIndex=${randomIn(Math.max(1, users - 1000), Math.max(1, users - 100))}&count=100`,
+          path: `/scim2/Users?startIndex=${randomIn(low, low + 900)}&count=100`,
         }),
       },
     ],
@@ -504,6 +518,7 @@ function report(): void {
   out(`| emails.value co p99 <= 50 ms | - ${p99('filter emails.value co', 50)}`);
   out(`| name.familyName sw p99 <= 50 ms | - ${p99('filter name.familyName sw', 50)}`);
   out(`| deep page p99 <= 100 ms | - ${p99('deep page: startIndex near the end, count=100', 100)}`);
+  out(`| page in the middle (report) | - ${p99('page in the middle: startIndex about N/2, count=100', 100)}`);
   out(`| PGlite GET (report) | bare Fastify ${ratio('PGlite: GET /scim2/Users/{id}, Basic', baseline, 0)}`);
   out(`| PGlite PATCH (report) | bare Fastify ${ratio('PGlite: PATCH name.givenName', baseline, 0)}`);
   const pgliteBlocks = [...measurements.values()].filter((m) => m.database === 'PGlite').map((m) => m.loopBlockMs ?? 0);

@@ -10,6 +10,7 @@ import * as securityHardening from './2026-12-01T0000_security_hardening.js';
 import * as userValues from './2026-12-01T0000_user_values.js';
 import * as groups from './2026-12-01T0900_groups.js';
 import * as filterAndPagingIndexes from './2026-12-01T1300_filter_and_paging_indexes.js';
+import * as userCount from './2026-12-01T1310_user_count.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T0000_user_values': userValues,
   '2026-12-01T0900_groups': groups,
   '2026-12-01T1300_filter_and_paging_indexes': filterAndPagingIndexes,
+  '2026-12-01T1310_user_count': userCount,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -3,6 +3,7 @@ import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import { writeClaimChanges } from './claim-repository.js';
 import type { ClaimMap } from './claims.js';
+import { lockUserById } from './user-repository.js';
 
 /** One sub-attribute's value in an item of a multi-valued attribute (`primary` is the boolean one). */
 export type ItemValue = string | boolean;
@@ -54,14 +55,19 @@ export interface UserRowWithAttributes {
   attributes: UserAttributes;
 }
 
-/** One query: the user and everything stored about it; `lock` takes the row lock that serialises writes to it. */
+/**
+ * One query: the user and everything stored about it. With `lock`, the row lock that serialises writes to
+ * the user is taken first, in a statement of its own: a statement that waited for the lock re-reads the
+ * locked row but reads every other table in the snapshot it started with, so claims and values read in
+ * the same statement could miss the write that held the lock (concurrent PATCHes would lose updates).
+ */
 export async function findUserWithAttributes(
   db: Executor,
   id: string,
   lock = false,
 ): Promise<UserRowWithAttributes | undefined> {
-  const query = withAttributes(db).where('users.id', '=', id);
-  const found = await (lock ? query.forUpdate('users') : query).executeTakeFirst();
+  if (lock && (await lockUserById(db, id)) === undefined) return undefined;
+  const found = await withAttributes(db).where('users.id', '=', id).executeTakeFirst();
   if (found === undefined) return undefined;
   const { claim_pairs, value_tuples, ...row } = found;
   return { row, attributes: attributesFrom(claim_pairs, value_tuples) };

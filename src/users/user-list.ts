@@ -3,6 +3,7 @@ import type { Executor } from '../db/executor.js';
 import { userGroupsSome } from '../groups/user-groups-source.js';
 import { type FilterSources, filterToSql, type QueryFilter, type QuerySort } from '../query/query-filter.js';
 import { createUserFilterSources } from './user-filter-sources.js';
+import { countAllUsers } from './user-repository.js';
 
 export interface UserListQuery {
   filter?: QueryFilter | undefined;
@@ -28,7 +29,7 @@ export async function listUserIds(
   const { filter, sort } = query;
   let base = db.selectFrom('users');
   if (filter !== undefined) base = base.where(() => filterToSql(filter, sources));
-  const totalResults = await countRows(base);
+  const totalResults = filter === undefined ? await countAllUsers(db) : await countRows(base);
   const before = query.startIndex - 1;
   const size = Math.min(query.count, totalResults - before);
   if (size <= 0) return { totalResults, ids: [] };

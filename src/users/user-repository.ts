@@ -33,6 +33,15 @@ export async function deleteUserById(db: Executor, id: string): Promise<boolean>
   return result.numDeletedRows > 0n;
 }
 
+/** How many users there are, from the counter rows the triggers on users maintain (no scan of users). */
+export async function countAllUsers(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('user_count_shards')
+    .select(sql<string>`cast(coalesce(sum(users), 0) as text)`.as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
 export async function countAdmins(db: Executor): Promise<number> {
   return countRows(db.selectFrom('users').where('is_admin', '=', true));
 }
