@@ -45,6 +45,7 @@ const settings = {
   sample: integer('BENCH_SAMPLE', 100_000),
   duration: integer('BENCH_DURATION_SECONDS', 10),
   rssLoadSeconds: integer('BENCH_RSS_LOAD_SECONDS', 60),
+  warmupSeconds: integer('BENCH_WARMUP_SECONDS', 2, 0),
   connections: integer('BENCH_CONNECTIONS', 20),
   latencyConnections: integer('BENCH_LATENCY_CONNECTIONS', 1),
   pgbench: process.env.BENCH_PGBENCH ?? 'pgbench',
@@ -54,6 +55,15 @@ const settings = {
 const ADMIN_BASIC = basic('admin', ADMIN_PASSWORD);
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const SCIM_JSON = 'application/scim+json';
+
+const BASELINE = 'baseline: bare Fastify, the same user JSON';
+const BASELINE_PGLITE = `${BASELINE} (again, before PGlite)`;
+
+/** The baselines, measured next to the scenarios compared with them. */
+interface Yardsticks {
+  baseline(name?: string): Promise<void>;
+  pgbench(): Promise<void>;
+}
 
 interface Measurement {
   name: string;
@@ -77,24 +87,23 @@ async function main(): Promise<void> {
     say(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`);
     const primary = await postgresServer(`scim_bench_${stamp}`, settings.users, true, cleanups);
     const body = await (await fetch(`${primary.url}/scim2/Users/${primary.ids[0]}`, auth(ADMIN_BASIC))).text();
-    if (wants('baseline')) {
-      const baseline = await startBaseline(body);
-      cleanups.push(() => baseline.stop());
-      await measure('baseline: bare Fastify, the same user JSON', '-', { url: `${baseline.url}/user` });
-    }
-    if (wants('pgbench')) await runPgbench(`scim_pgbench_${stamp}`);
-    await postgresScenarios(primary);
-    if (wants('filter-eq')) {
-      const small = await postgresServer(`scim_bench_small_${stamp}`, settings.smallUsers, false, cleanups);
-      await measure(
-        `filter userName eq at ${settings.smallUsers} users`,
-        'PostgreSQL',
-        userNameEq(small, settings.smallUsers),
-        small,
-      );
-      await small.stop();
-    }
-    if (wants('pglite')) await pgliteScenarios(cleanups);
+    const baseline = wants('baseline') ? await startBaseline(body) : undefined;
+    if (baseline !== undefined) cleanups.push(() => baseline.stop());
+    const pgbenchUrl = wants('pgbench') ? await initPgbench(`scim_pgbench_${stamp}`, cleanups) : undefined;
+    const yardsticks: Yardsticks = {
+      baseline: async (name = BASELINE) => {
+        if (baseline !== undefined) await measure(name, '-', { url: `${baseline.url}/user` });
+      },
+      pgbench: async () => {
+        if (pgbenchUrl !== undefined) await runPgbench(pgbenchUrl);
+      },
+    };
+    const small = wants('filter-eq')
+      ? await postgresServer(`scim_bench_small_${stamp}`, settings.smallUsers, false, cleanups)
+      : undefined;
+    await postgresScenarios(primary, small, yardsticks);
+    await small?.stop();
+    if (wants('pglite')) await pgliteScenarios(cleanups, yardsticks);
     report();
   } finally {
     for (const cleanup of cleanups.reverse())
@@ -138,7 +147,12 @@ function spec(database: ServerSpec['database'], users: number, groups: boolean):
   };
 }
 
-async function postgresScenarios(server: BenchServer): Promise<void> {
+/** `small`: the server on BENCH_SMALL_USERS users, measured right after the big one for the userName eq ratio. */
+async function postgresScenarios(
+  server: BenchServer,
+  small: BenchServer | undefined,
+  yardsticks: Yardsticks,
+): Promise<void> {
   const users = settings.users;
   if (wants('rss')) {
     const idle = await server.rss();
@@ -153,19 +167,24 @@ async function postgresScenarios(server: BenchServer): Promise<void> {
       `server RSS: ${mib(idle)} MiB idle after seeding ${users} users, ${mib(loaded)} MiB after ${settings.rssLoadSeconds} s of load: ${(loaded / idle).toFixed(2)}x (goal <= 1.2x)`,
     );
   }
+  // Each baseline is measured right before the scenarios compared with it: the machine's load drifts.
+  await yardsticks.baseline();
   if (wants('get')) await measure('GET /scim2/Users/{id}, Basic', 'PostgreSQL', getUser(server, ADMIN_BASIC), server);
   if (wants('get-bearer')) {
     const token = await passwordGrant(server);
     await measure('GET /scim2/Users/{id}, Bearer', 'PostgreSQL', getUser(server, `Bearer ${token}`), server);
   }
+  await yardsticks.pgbench();
   if (wants('patch')) await measure('PATCH name.givenName', 'PostgreSQL', patchGivenName(server), server);
   if (wants('patch-mobile') || wants('validate-code')) {
     const changed = { count: 0 };
     await measure('PATCH the primary mobile (verification start)', 'PostgreSQL', patchMobile(server, changed), server);
     if (wants('validate-code')) await validateCodes(server, changed.count);
   }
-  if (wants('filter-eq')) {
+  if (small !== undefined) {
     await measure(`filter userName eq at ${users} users`, 'PostgreSQL', userNameEq(server, users), server);
+    const smallUsers = settings.smallUsers;
+    await measure(`filter userName eq at ${smallUsers} users`, 'PostgreSQL', userNameEq(small, smallUsers), small);
   }
   const latency = settings.latencyConnections;
   if (wants('filter-co')) {
@@ -202,13 +221,14 @@ async function postgresScenarios(server: BenchServer): Promise<void> {
   if (wants('rss')) notes.push(`server RSS after every PostgreSQL scenario: ${mib(await server.rss())} MiB`);
 }
 
-async function pgliteScenarios(cleanups: (() => Promise<void>)[]): Promise<void> {
+async function pgliteScenarios(cleanups: (() => Promise<void>)[], yardsticks: Yardsticks): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'scim-bench-pglite-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   say(`seeding ${settings.pgliteUsers} users on PGlite (${dataDir}) ...`);
   const server = await startServer(spec({ kind: 'pglite', dataDir }, settings.pgliteUsers, false), say);
   cleanups.push(() => server.stop());
   say(`seeded in ${server.seedSeconds.toFixed(0)} s`);
+  await yardsticks.baseline(BASELINE_PGLITE);
   await measure('PGlite: GET /scim2/Users/{id}, Basic', 'PGlite', getUser(server, ADMIN_BASIC), server);
   await measure('PGlite: PATCH name.givenName', 'PGlite', patchGivenName(server), server);
   await server.stop();
@@ -419,6 +439,11 @@ async function measure(
   say(
     `measuring ${name} (${connections} connections, ${seconds === undefined ? `${options.amount} requests` : `${seconds} s`}) ...`,
   );
+  // Unmeasured warm-up (JIT, pools, the credential cache, which an idle server may have let expire);
+  // not for runs of a fixed number of requests, whose requests are each usable once.
+  if (options.amount === undefined && settings.warmupSeconds > 0) {
+    await autocannon({ ...options, connections, duration: settings.warmupSeconds });
+  }
   await server?.resetLoopDelay();
   const result = await autocannon({ duration: settings.duration, ...options, connections });
   const measurement: Measurement = {
@@ -435,42 +460,34 @@ async function measure(
   return measurement;
 }
 
-/** pgbench on a scratch database initialised by it (scale 10: 1,000,000 accounts), then dropped. */
-async function runPgbench(name: string): Promise<void> {
+/** A scratch database initialised by pgbench (scale 10: 1,000,000 accounts), dropped at the end. */
+async function initPgbench(name: string, cleanups: (() => Promise<void>)[]): Promise<string> {
   await admin(`create database "${name}"`);
-  try {
-    const url = new URL(settings.adminUrl);
-    url.pathname = `/${name}`;
-    say('pgbench -i -s 10 ...');
-    await run(settings.pgbench, ['-i', '-s', '10', '-q', url.toString()]);
-    for (const mode of ['-N', '-S']) {
-      say(`pgbench ${mode} (${settings.connections} clients, ${settings.duration} s) ...`);
-      const args = [
-        mode,
-        '-c',
-        String(settings.connections),
-        '-j',
-        '2',
-        '-T',
-        String(settings.duration),
-        url.toString(),
-      ];
-      const { stdout } = await run(settings.pgbench, args);
-      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? Number.NaN);
-      const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1] ?? Number.NaN);
-      measurements.set(`pgbench ${mode}`, {
-        name: `pgbench ${mode} (tps)`,
-        database: 'PostgreSQL',
-        connections: settings.connections,
-        requestsPerSecond: tps,
-        p50Ms: latency,
-        p99Ms: Number.NaN,
-        failures: 0,
-        loopBlockMs: undefined,
-      });
-    }
-  } finally {
-    await admin(`drop database if exists "${name}" with (force)`);
+  cleanups.push(() => admin(`drop database if exists "${name}" with (force)`));
+  const url = new URL(settings.adminUrl);
+  url.pathname = `/${name}`;
+  say('pgbench -i -s 10 ...');
+  await run(settings.pgbench, ['-i', '-s', '10', '-q', url.toString()]);
+  return url.toString();
+}
+
+async function runPgbench(url: string): Promise<void> {
+  for (const mode of ['-N', '-S']) {
+    say(`pgbench ${mode} (${settings.connections} clients, ${settings.duration} s) ...`);
+    const args = [mode, '-c', String(settings.connections), '-j', '2', '-T', String(settings.duration), url];
+    const { stdout } = await run(settings.pgbench, args);
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? Number.NaN);
+    const latency = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1] ?? Number.NaN);
+    measurements.set(`pgbench ${mode}`, {
+      name: `pgbench ${mode} (tps)`,
+      database: 'PostgreSQL',
+      connections: settings.connections,
+      requestsPerSecond: tps,
+      p50Ms: latency,
+      p99Ms: Number.NaN,
+      failures: 0,
+      loopBlockMs: undefined,
+    });
   }
 }
 
@@ -502,7 +519,7 @@ function report(): void {
     if (value === undefined) return '| n/a | |';
     return `| p99 ${value} ms | ${value <= goal ? 'yes' : 'no'} |`;
   };
-  const baseline = 'baseline: bare Fastify, the same user JSON';
+  const baseline = BASELINE;
   out('\n| goal | against | figure | met |');
   out('|---|---|---|---|');
   out(`| GET by id, Basic >= 0.40 | bare Fastify ${ratio('GET /scim2/Users/{id}, Basic', baseline, 0.4)}`);
@@ -519,8 +536,8 @@ function report(): void {
   out(`| name.familyName sw p99 <= 50 ms | - ${p99('filter name.familyName sw', 50)}`);
   out(`| deep page p99 <= 100 ms | - ${p99('deep page: startIndex near the end, count=100', 100)}`);
   out(`| page in the middle (report) | - ${p99('page in the middle: startIndex about N/2, count=100', 100)}`);
-  out(`| PGlite GET (report) | bare Fastify ${ratio('PGlite: GET /scim2/Users/{id}, Basic', baseline, 0)}`);
-  out(`| PGlite PATCH (report) | bare Fastify ${ratio('PGlite: PATCH name.givenName', baseline, 0)}`);
+  out(`| PGlite GET (report) | bare Fastify ${ratio('PGlite: GET /scim2/Users/{id}, Basic', BASELINE_PGLITE, 0)}`);
+  out(`| PGlite PATCH (report) | bare Fastify ${ratio('PGlite: PATCH name.givenName', BASELINE_PGLITE, 0)}`);
   const pgliteBlocks = [...measurements.values()].filter((m) => m.database === 'PGlite').map((m) => m.loopBlockMs ?? 0);
   if (pgliteBlocks.length > 0) {
     const worst = Math.max(...pgliteBlocks);
@@ -549,11 +566,11 @@ function selectedScenarios(value: string | undefined): Set<Scenario> {
   return new Set(names as Scenario[]);
 }
 
-function integer(name: string, fallback: number): number {
+function integer(name: string, fallback: number, least = 1): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} must be a positive integer`);
+  if (!Number.isInteger(parsed) || parsed < least) throw new Error(`${name} must be an integer >= ${least}`);
   return parsed;
 }
 
