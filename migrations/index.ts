@@ -12,6 +12,8 @@ import * as groups from './2026-12-01T0900_groups.js';
 import * as secretsAtRest from './2026-12-01T1200_secrets_at_rest.js';
 import * as adminRoleValues from './2026-12-01T1300_admin_role_values.js';
 import * as credentialEvents from './2026-12-01T1300_credential_events.js';
+import * as filterAndPagingIndexes from './2026-12-01T1300_filter_and_paging_indexes.js';
+import * as userCount from './2026-12-01T1310_user_count.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -28,6 +30,8 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T1200_secrets_at_rest': secretsAtRest,
   '2026-12-01T1300_admin_role_values': adminRoleValues,
   '2026-12-01T1300_credential_events': credentialEvents,
+  '2026-12-01T1300_filter_and_paging_indexes': filterAndPagingIndexes,
+  '2026-12-01T1310_user_count': userCount,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -30,6 +30,12 @@ export interface UserValuesTable {
   value: string;
 }
 
+/** Maintained by triggers on users (migration 2026-12-01T1310_user_count): the sum of `users` is the count. */
+export interface UserCountShardsTable {
+  shard: number;
+  users: ColumnType<string, never, never>;
+}
+
 export interface VerificationCodesTable {
   id: string;
   user_id: string;
@@ -209,6 +215,7 @@ export interface Database {
   users: UsersTable;
   user_claims: UserClaimsTable;
   user_values: UserValuesTable;
+  user_count_shards: UserCountShardsTable;
   verification_codes: VerificationCodesTable;
   sms_outbox: SmsOutboxTable;
   sms_senders: SmsSendersTable;

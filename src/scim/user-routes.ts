@@ -31,7 +31,7 @@ export interface UserRoutesOptions {
   groups: GroupService;
   publicBaseUrl: string | undefined;
   /** X-Verification-Resend-After and -Attempts-Remaining of a pending code, on reads and writes of one user. */
-  pendingCodeHints?: (userId: string) => Promise<Record<string, string>>;
+  pendingCodeHints?: (user: User) => Promise<Record<string, string>>;
 }
 
 /** Who a request acts on and as whom: the only difference between /Users/{id} and /Me. */
@@ -80,7 +80,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     status = 200,
     query: Projection = {},
   ) {
-    if (options.pendingCodeHints !== undefined) reply.headers(await options.pendingCodeHints(user.id));
+    if (options.pendingCodeHints !== undefined) reply.headers(await options.pendingCodeHints(user));
     const groups = await groupsFor([user], query);
     const body = projectAttributes(
       toScimUser(user, baseUrlOf(request), groups?.get(user.id)),

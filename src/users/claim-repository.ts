@@ -1,30 +1,6 @@
 import type { Executor } from '../db/executor.js';
 import type { ClaimMap } from './claims.js';
 
-export async function loadClaims(db: Executor, userId: string): Promise<Map<string, string>> {
-  const rows = await db
-    .selectFrom('user_claims')
-    .select(['claim_uri', 'value'])
-    .where('user_id', '=', userId)
-    .execute();
-  return new Map(rows.map((row) => [row.claim_uri, row.value]));
-}
-
-export async function loadClaimsForUsers(
-  db: Executor,
-  userIds: readonly string[],
-): Promise<Map<string, Map<string, string>>> {
-  const byUser = new Map<string, Map<string, string>>(userIds.map((id) => [id, new Map()]));
-  if (userIds.length === 0) return byUser;
-  const rows = await db
-    .selectFrom('user_claims')
-    .select(['user_id', 'claim_uri', 'value'])
-    .where('user_id', 'in', userIds)
-    .execute();
-  for (const row of rows) byUser.get(row.user_id)?.set(row.claim_uri, row.value);
-  return byUser;
-}
-
 /** Writes only what differs: upserts changed values, deletes claims that disappeared. */
 export async function writeClaimChanges(
   db: Executor,

@@ -1,7 +1,10 @@
+import { sql } from 'kysely';
+import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
-import { loadClaims, loadClaimsForUsers, writeClaimChanges } from './claim-repository.js';
+import { writeClaimChanges } from './claim-repository.js';
 import type { ClaimMap } from './claims.js';
 import { ADMIN_ROLE_ITEM, confersAdministration } from './user.js';
+import { lockUserById } from './user-repository.js';
 
 /** One sub-attribute's value in an item of a multi-valued attribute (`primary` is the boolean one). */
 export type ItemValue = string | boolean;
@@ -26,32 +29,77 @@ interface ValueRow {
   value: string;
 }
 
-export async function loadUserAttributes(db: Executor, userId: string): Promise<UserAttributes> {
-  const [claims, values] = await Promise.all([loadClaims(db, userId), loadValuesForUsers(db, [userId])]);
-  return { claims, values: values.get(userId) ?? new Map() };
+/** (claim URI, value) pairs and (attribute, ordinal, sub-attribute, value) rows, as the database aggregates them. */
+type ClaimPairs = [string, string][];
+type ValueTuples = [string, number, string, string][];
+
+/**
+ * The user row's select list plus its claims and values, aggregated by the database: a user with all its
+ * attributes in one round trip. Values arrive grouped by item, items in order.
+ */
+function withAttributes(db: Executor) {
+  return db
+    .selectFrom('users')
+    .selectAll('users')
+    .select([
+      sql<ClaimPairs>`(select coalesce(json_agg(json_build_array(c.claim_uri, c.value)), '[]') from user_claims c where c.user_id = users.id)`.as(
+        'claim_pairs',
+      ),
+      sql<ValueTuples>`(select coalesce(json_agg(json_build_array(v.attribute, v.ordinal, v.sub_attribute, v.value) order by v.attribute, v.ordinal), '[]') from user_values v where v.user_id = users.id)`.as(
+        'value_tuples',
+      ),
+    ]);
 }
 
-export async function loadUserAttributesForUsers(
+export interface UserRowWithAttributes {
+  row: UserRow;
+  attributes: UserAttributes;
+}
+
+/**
+ * One query: the user and everything stored about it. With `lock`, the row lock that serialises writes to
+ * the user is taken first, in a statement of its own: a statement that waited for the lock re-reads the
+ * locked row but reads every other table in the snapshot it started with, so claims and values read in
+ * the same statement could miss the write that held the lock (concurrent PATCHes would lose updates).
+ */
+export async function findUserWithAttributes(
   db: Executor,
-  userIds: readonly string[],
-): Promise<Map<string, UserAttributes>> {
-  const [claims, values] = await Promise.all([loadClaimsForUsers(db, userIds), loadValuesForUsers(db, userIds)]);
-  return new Map(
-    userIds.map((id) => [id, { claims: claims.get(id) ?? new Map(), values: values.get(id) ?? new Map() }]),
-  );
+  id: string,
+  lock = false,
+): Promise<UserRowWithAttributes | undefined> {
+  if (lock && (await lockUserById(db, id)) === undefined) return undefined;
+  const found = await withAttributes(db).where('users.id', '=', id).executeTakeFirst();
+  if (found === undefined) return undefined;
+  const { claim_pairs, value_tuples, ...row } = found;
+  return { row, attributes: attributesFrom(claim_pairs, value_tuples) };
 }
 
-async function loadValuesForUsers(db: Executor, userIds: readonly string[]): Promise<Map<string, MultiValues>> {
+/** The users of a page, in the order of `ids`, each with its attributes, in one query. */
+export async function findUsersWithAttributes(db: Executor, ids: readonly string[]): Promise<UserRowWithAttributes[]> {
+  if (ids.length === 0) return [];
+  const found = await withAttributes(db).where('users.id', 'in', ids).execute();
+  const byId = new Map(
+    found.map(({ claim_pairs, value_tuples, ...row }) => [
+      row.id,
+      { row, attributes: attributesFrom(claim_pairs, value_tuples) },
+    ]),
+  );
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+function attributesFrom(claims: ClaimPairs, values: ValueTuples): UserAttributes {
+  const rows = values.map(([attribute, ordinal, sub_attribute, value]) => ({
+    user_id: '',
+    attribute,
+    ordinal,
+    sub_attribute,
+    value,
+  }));
+  return { claims: new Map(claims), values: valuesFromRows(rows).get('') ?? new Map() };
+}
+
+function valuesFromRows(rows: readonly ValueRow[]): Map<string, MultiValues> {
   const result = new Map<string, Map<string, ValueItem[]>>();
-  if (userIds.length === 0) return result;
-  const rows: ValueRow[] = await db
-    .selectFrom('user_values')
-    .selectAll()
-    .where('user_id', 'in', userIds)
-    .orderBy('user_id')
-    .orderBy('attribute')
-    .orderBy('ordinal')
-    .execute();
   // Rows arrive grouped by item; sub-attribute order within an item is restored from insertion order below.
   const items = new Map<string, Record<string, ItemValue>>();
   for (const row of rows) {
@@ -111,7 +159,8 @@ function sameItem(left: ValueItem, right: ValueItem | undefined): boolean {
 
 /** The server granting administration itself (first start, password reset) stores the role item too. */
 export async function storeAdminRole(db: Executor, userId: string): Promise<void> {
-  const { values } = await loadUserAttributes(db, userId);
+  const values =
+    (await findUserWithAttributes(db, userId))?.attributes.values ?? new Map<string, readonly ValueItem[]>();
   const roles = values.get('roles') ?? [];
   if (confersAdministration(roles)) return;
   const claims = new Map<string, string>();

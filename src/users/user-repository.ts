@@ -7,9 +7,12 @@ export async function findUserById(db: Executor, id: string): Promise<UserRow | 
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Takes the row lock that serialises every write to one user (PATCH, validate, resend). */
+/**
+ * Takes the row lock that serialises every write to one user (PATCH, validate, resend). NO KEY UPDATE: writers
+ * still wait for each other, but adding the user to a group (KEY SHARE on the member) need not wait for them.
+ */
 export async function lockUserById(db: Executor, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return db.selectFrom('users').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
 }
 
 export async function findUserByUserName(db: Executor, userName: string): Promise<UserRow | undefined> {
@@ -31,6 +34,15 @@ export async function updateUserRow(db: Executor, id: string, changes: UserRowUp
 export async function deleteUserById(db: Executor, id: string): Promise<boolean> {
   const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+/** How many users there are, from the counter rows the triggers on users maintain (no scan of users). */
+export async function countAllUsers(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('user_count_shards')
+    .select(sql<string>`cast(coalesce(sum(users), 0) as text)`.as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }
 
 export async function countAdmins(db: Executor): Promise<number> {

@@ -18,20 +18,19 @@ import { CLAIM, type ClaimMap, splitList } from './claims.js';
 import { primaryMobile, readMobileState, withMobileState } from './mobile-claims.js';
 import { confersAdministration, effectiveRoles, matchesEtag, type User, userFromRow } from './user.js';
 import {
-  loadUserAttributes,
-  loadUserAttributesForUsers,
+  findUsersWithAttributes,
+  findUserWithAttributes,
   sameItems,
   type UserAttributes,
   type ValueItem,
   writeUserAttributeChanges,
 } from './user-attributes.js';
 import type { UserDraft, UserUpdate } from './user-commands.js';
-import { listUserRows, type UserListQuery } from './user-list.js';
+import { listUserIds, type UserListQuery } from './user-list.js';
 import {
   bumpUserVersion,
   countActiveAdminsExcept,
   deleteUserById,
-  findUserById,
   findUserByUserName,
   insertUser,
   lockAdministrators,
@@ -76,21 +75,19 @@ export function createUserService(deps: UserServiceDeps) {
   const { db, clock, verification } = deps;
 
   async function getUser(id: string): Promise<User> {
-    const row = isUuid(id) ? await findUserById(db, id) : undefined;
-    if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    return userFromRow(row, await loadUserAttributes(db, row.id));
+    const found = isUuid(id) ? await findUserWithAttributes(db, id) : undefined;
+    if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+    return userFromRow(found.row, found.attributes);
   }
 
   async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
-    const { totalResults, rows, attributes } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
-      const page = await listUserRows(trx, query);
-      const pageAttributes = await loadUserAttributesForUsers(
-        trx,
-        page.rows.map((row) => row.id),
-      );
-      return { ...page, attributes: pageAttributes };
+    // Repeatable read (withStatementTimeout): the count and the page (read from the end when it is in the second
+    // half) agree.
+    const { totalResults, found } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
+      const page = await listUserIds(trx, query);
+      return { totalResults: page.totalResults, found: await findUsersWithAttributes(trx, page.ids) };
     });
-    return { totalResults, users: rows.map((row) => userFromRow(row, attributes.get(row.id) ?? NO_ATTRIBUTES)) };
+    return { totalResults, users: found.map(({ row, attributes }) => userFromRow(row, attributes)) };
   }
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
@@ -145,9 +142,9 @@ export function createUserService(deps: UserServiceDeps) {
     let hashed = context.update.mayWritePassword ? await hashRequestedPassword(id, context) : undefined;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const result = await deps.revocations.transaction(db, async (trx, revoke) => {
-        const row = await lockUserById(trx, id);
-        if (row === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-        const current = userFromRow(row, await loadUserAttributes(trx, id));
+        const found = await findUserWithAttributes(trx, id, true);
+        if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
+        const current = userFromRow(found.row, found.attributes);
         if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
           throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
         }
@@ -166,11 +163,11 @@ export function createUserService(deps: UserServiceDeps) {
 
   /** The password the update sets, hashed, from the user as it is now (no lock); undefined if it sets none. */
   async function hashRequestedPassword(id: string, context: WriteContext): Promise<HashedPassword | undefined> {
-    const row = await findUserById(db, id);
-    if (row === undefined) return undefined;
+    const found = await findUserWithAttributes(db, id);
+    if (found === undefined) return undefined;
     let password: string | undefined;
     try {
-      password = checkedPassword(context.update.draft(userFromRow(row, await loadUserAttributes(db, id))).password);
+      password = checkedPassword(context.update.draft(userFromRow(found.row, found.attributes)).password);
     } catch {
       // The transaction computes the draft again and reports what is wrong with it.
       return undefined;

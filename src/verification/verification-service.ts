@@ -8,8 +8,8 @@ import type { Clock } from '../shared/clock.js';
 import { hmacHex } from '../shared/crypto.js';
 import { enqueueSms } from '../sms/outbox-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
-import { loadUserAttributes, writeUserAttributeChanges } from '../users/user-attributes.js';
-import { bumpUserVersion, findUserByUserName, lockUserById } from '../users/user-repository.js';
+import { findUserWithAttributes, type UserAttributes, writeUserAttributeChanges } from '../users/user-attributes.js';
+import { bumpUserVersion, findUserByUserName } from '../users/user-repository.js';
 import { checkDestination, type DestinationPolicy, numberKey, sameNumberUnder } from './destination-policy.js';
 import { confirmNumber, VERIFICATION_SCENARIOS, type VerificationScenario } from './mobile-update-rules.js';
 import { codeHmac, codeMatches, generateCode, lookupHmac, type OtpCharset } from './otp.js';
@@ -195,7 +195,8 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   async function validateOwnCode(userId: string, code: string, context: RequestContext): Promise<void> {
     await withIpLimit(context, async () => {
       const outcome = await db.transaction().execute(async (trx) => {
-        if ((await lockUserById(trx, userId)) === undefined) return { kind: 'invalid', hints: {} } as const;
+        const user = await findUserWithAttributes(trx, userId, true);
+        if (user === undefined) return { kind: 'invalid', hints: {} } as const;
         const codes = await findCodesOfUser(trx, userId);
         const live = codes.filter((row) => isLive(row));
         // A dead code answers the same whatever was submitted: no comparison, so no oracle.
@@ -207,7 +208,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         );
         const match = live.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
         if (match === undefined) return recordWrongGuess(trx, userId, live, context);
-        return consume(trx, match, context);
+        return consume(trx, match, user.attributes, context);
       });
       expectOk(outcome);
     });
@@ -272,9 +273,8 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     return withIpLimit(context, async () => {
       const outcome = await db.transaction().execute(async (trx) => {
         const found = await findCodeByLookup(trx, lookupHmac(otpKey, code));
-        if (found === undefined || (await lockUserById(trx, found.user_id)) === undefined) {
-          return { kind: 'invalid', hints: {} } as const;
-        }
+        const user = found === undefined ? undefined : await findUserWithAttributes(trx, found.user_id, true);
+        if (found === undefined || user === undefined) return { kind: 'invalid', hints: {} } as const;
         // Re-read under the user lock: a concurrent request may have consumed or replaced it. Here the code
         // alone names the user, so a dead code answers exactly as an unknown one.
         const current = await findCodeOfUser(trx, found.user_id, found.scenario);
@@ -285,7 +285,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         ) {
           return { kind: 'invalid', hints: {} } as const;
         }
-        return consume(trx, current, context);
+        return consume(trx, current, user.attributes, context);
       });
       const { userId, userName } = expectOk(outcome);
       return { userId, userName };
@@ -297,8 +297,13 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   }
 
   /** Confirms a live code that matched: its number becomes verified. */
-  async function consume(trx: Trx, row: VerificationCodeRow, context: RequestContext): Promise<Outcome> {
-    const attributes = await loadUserAttributes(trx, row.user_id);
+  /** `attributes`: the user's, read under its row lock. */
+  async function consume(
+    trx: Trx,
+    row: VerificationCodeRow,
+    attributes: UserAttributes,
+    context: RequestContext,
+  ): Promise<Outcome> {
     const state = readMobileState(attributes);
     if (state.pending !== row.number || !isScenario(row.scenario)) {
       // The number this code was sent to is no longer the pending one: the code is stale.
@@ -369,9 +374,10 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     nothingPending: () => AppError,
   ): Promise<Record<string, string>> {
     await db.transaction().execute(async (trx) => {
-      if ((await lockUserById(trx, userId)) === undefined) throw nothingPending();
+      const user = await findUserWithAttributes(trx, userId, true);
+      if (user === undefined) throw nothingPending();
       const existing = await findCodeOfUser(trx, userId, scenario);
-      const pending = readMobileState(await loadUserAttributes(trx, userId)).pending;
+      const pending = readMobileState(user.attributes).pending;
       if (existing === undefined || pending !== existing.number) throw nothingPending();
       const wait = resendWaitSeconds(existing);
       if (wait > 0) {
@@ -389,9 +395,14 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     };
   }
 
-  /** The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown. */
-  async function pendingCodeHints(userId: string): Promise<Record<string, string>> {
-    const live = (await findCodesOfUser(db, userId)).filter((row) => isLive(row));
+  /**
+   * The hints for the user's live code, if any: SCIM reads and writes send them so a UI can show the cooldown.
+   * Only a code for the pending number can be used (see consume), so without one there is nothing to read.
+   */
+  async function pendingCodeHints(user: { id: string; attributes: UserAttributes }): Promise<Record<string, string>> {
+    const pending = readMobileState(user.attributes).pending;
+    if (pending === undefined) return {};
+    const live = (await findCodesOfUser(db, user.id)).filter((row) => isLive(row) && row.number === pending);
     if (live.length === 0) return {};
     const remaining = Math.min(...live.map((row) => settings.otpMaxAttempts - row.failed_attempts));
     return hintsFor(live, Math.max(0, remaining));

@@ -116,6 +116,26 @@ describe('GET /Users and POST /Users/.search', () => {
     expect(namesOf(below.body)).toEqual(pick(0));
   });
 
+  // Pages in the second half are read from the end in reverse order: every page must still be the same slice.
+  it.each([
+    ['creation order', ''],
+    ['userName descending', '&sortBy=userName&sortOrder=descending'],
+    ['familyName, absent ones last', '&sortBy=name.familyName'],
+    ['familyName descending, absent ones first', '&sortBy=name.familyName&sortOrder=descending'],
+  ])('pages anywhere in the list by %s as slices of the whole list', async (_label, sort) => {
+    const filter = `filter=${encodeURIComponent(`userName sw "${prefix}"`)}${sort}`;
+    const whole = namesOf((await list(filter)).body);
+    expect(whole).toHaveLength(5);
+    for (let startIndex = 1; startIndex <= 6; startIndex += 1) {
+      for (let count = 1; count <= 3; count += 1) {
+        const { body } = await list(`${filter}&startIndex=${startIndex}&count=${count}`);
+        const expected = whole.slice(startIndex - 1, startIndex - 1 + count);
+        expect(namesOf(body), `startIndex=${startIndex} count=${count}`).toEqual(expected);
+        expect(body).toMatchObject({ totalResults: 5, startIndex, itemsPerPage: expected.length });
+      }
+    }
+  });
+
   it('answers count=0 with the total only', async () => {
     const { response, body } = await list(`count=0&filter=${encodeURIComponent(`userName sw "${prefix}"`)}`);
     expect(response.statusCode).toBe(200);

@@ -3,7 +3,13 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { createDatabase, type DatabaseHandle, pgliteListener } from '../../src/db/create-db.js';
+import {
+  createDatabase,
+  type DatabaseHandle,
+  PGLITE_EXTENSIONS,
+  pgliteListener,
+  TurnTakingPGlite,
+} from '../../src/db/create-db.js';
 import type { Database } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -44,7 +50,7 @@ let migratedSnapshot: Promise<File | Blob> | undefined;
 /** initdb + migrations once per test worker; every test database starts from a copy of that data directory. */
 async function createPgliteFromSnapshot(): Promise<DatabaseHandle> {
   migratedSnapshot ??= (async () => {
-    const template = new PGlite();
+    const template = new PGlite({ extensions: PGLITE_EXTENSIONS });
     await template.waitReady;
     const db = new Kysely<Database>({ dialect: new PGliteDialect(template) });
     await migrateToLatest(db);
@@ -52,7 +58,7 @@ async function createPgliteFromSnapshot(): Promise<DatabaseHandle> {
     await db.destroy();
     return snapshot;
   })();
-  const client = new PGlite({ loadDataDir: await migratedSnapshot });
+  const client = new TurnTakingPGlite({ loadDataDir: await migratedSnapshot, extensions: PGLITE_EXTENSIONS });
   await client.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {
