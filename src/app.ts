@@ -148,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       lockSeconds: config.LOGIN_LOCK_SECONDS,
       lockGrowth: config.LOGIN_LOCK_GROWTH_FACTOR,
       ipFailuresPerHour: config.LOGIN_FAILURES_PER_IP_PER_HOUR,
+      refusalDelayMs: config.LOGIN_REFUSAL_DELAY_MS,
     },
   });
   const users = createUserService({

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { recordAuditEvent } from '../audit/audit-log.js';
@@ -24,6 +25,8 @@ export interface LoginThrottleSettings {
   lockSeconds: number;
   lockGrowth: number;
   ipFailuresPerHour: number;
+  /** Each refusal of an address over its budget is held this long: a flood's connections then wait, not spin. */
+  refusalDelayMs: number;
 }
 
 export interface LoginThrottleDeps {
@@ -95,7 +98,12 @@ export function createLoginThrottle(deps: LoginThrottleDeps): LoginThrottle {
     const subject = ipSubject(clientIp);
     const now = clock.now().getTime();
     const refusedUntil = refusedIps.get(subject);
-    if (refusedUntil !== undefined && refusedUntil > now) throw tooManyFailures(refusedUntil, now);
+    if (refusedUntil !== undefined && refusedUntil > now) {
+      // Held, not hurried: 32 connections of a flood then cost 32 cheap timers a second, not thousands of answers
+      // competing with correct logins for the CPU.
+      await delay(settings.refusalDelayMs);
+      throw tooManyFailures(refusedUntil, now);
+    }
     refusedIps.delete(subject);
     const row = await db
       .selectFrom('login_failures')

@@ -198,3 +198,46 @@ describe('an address over its failure budget', () => {
     expect((await guess()).statusCode).toBe(429);
   });
 });
+
+/**
+ * A refusal from memory is held for LOGIN_REFUSAL_DELAY_MS before it is sent, so a flood's connections wait
+ * instead of spinning through thousands of cheap answers a second that compete with correct logins for the CPU.
+ */
+describe('refusals of an address over its budget are held', () => {
+  const HOLD_MS = 2000;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { LOGIN_FAILURES_PER_IP_PER_HOUR: '2', LOGIN_REFUSAL_DELAY_MS: String(HOLD_MS) },
+    });
+  });
+  afterAll(async () => t.close());
+
+  it('for the configured delay, while a correct login from elsewhere is answered at once', async () => {
+    const userName = uniqueName('held');
+    const user = await createUser(t, userName);
+    const me = (authorization: string, remoteAddress: string) =>
+      t.app.inject({ method: 'GET', url: '/scim2/Me', headers: { authorization }, remoteAddress });
+    for (let i = 0; i < 2; i += 1)
+      expect((await me(basicAuth(userName, 'wrong'), '203.0.113.90')).statusCode).toBe(401);
+    // The database finds the address over its budget: answered at once, and remembered.
+    expect((await me(basicAuth(userName, 'wrong'), '203.0.113.90')).statusCode).toBe(429);
+
+    const settled: number[] = [];
+    const started = performance.now();
+    const flood = Array.from({ length: 8 }, (_, index) =>
+      me(basicAuth(userName, 'wrong'), '203.0.113.90').then((response) => {
+        settled.push(index);
+        return response;
+      }),
+    );
+    const correct = await me(user.auth, '198.51.100.90');
+    expect(correct.statusCode).toBe(200);
+    expect(settled).toEqual([]);
+
+    const refusals = await Promise.all(flood);
+    expect(refusals.map((response) => response.statusCode)).toEqual(flood.map(() => 429));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(HOLD_MS - 50);
+  });
+});

@@ -72,6 +72,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SMS_PER_NUMBER_PER_DAY: '10000',
     SMS_PER_USER_PER_DAY: '10000',
     VERIFICATION_REQUESTS_PER_IP_PER_HOUR: '100000',
+    // Held refusals get their own test (test/security/password-hashing.test.ts).
+    LOGIN_REFUSAL_DELAY_MS: '0',
     ...options.env,
   });
   const logs: string[] = [];
