@@ -52,7 +52,12 @@ export const ConfigSchema = Type.Object({
   LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),
   LOGIN_LOCK_GROWTH_FACTOR: Int(2, 1, 100, 'Each further lock lasts this many times longer'),
   LOGIN_FAILURES_PER_IP_PER_HOUR: Int(100, 1, 1_000_000, 'Failed logins per client IP per hour before it is refused'),
-  LOGIN_REFUSAL_DELAY_MS: Int(1000, 0, 10_000, 'How long a refusal of an address over its budget is held before it is sent'),
+  LOGIN_REFUSAL_DELAY_MS: Int(
+    1000,
+    0,
+    10_000,
+    'How long a refusal of an address over its budget is held before it is sent',
+  ),
   TRUST_PROXY: OptionalString('Proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed'),
   SCIM_STATEMENT_TIMEOUT_MS: Int(5000, 100, 600_000, 'Longest a SCIM listing query may run in the database'),
   PASSWORD_HASH_CONCURRENCY: Int(2, 1, 64, 'Password hashes computed at once (more wait their turn)'),
