@@ -5,24 +5,8 @@ import type { AuditEventRow } from '../db/database.js';
 import { deleteBatch } from '../db/delete-in-batches.js';
 import type { Executor } from '../db/executor.js';
 import { maskPhoneNumber } from '../shared/mask.js';
+import type { AUDIT_EVENT_TYPES } from './audit-event-types.js';
 
-/** Every event of the verification flow, and account locks. Codes and secrets never appear in an event. */
-export const AUDIT_EVENT_TYPES = [
-  'VERIFICATION_STARTED',
-  'CODE_SENT',
-  'DELIVERY_FAILED',
-  'DELIVERY_EXPIRED',
-  'CODE_RESENT',
-  'WRONG_CODE',
-  'CODE_LOCKED',
-  'VERIFIED',
-  'CODE_EXPIRED',
-  'VERIFICATION_SKIPPED',
-  'PRIVILEGED_BYPASS',
-  'VERIFICATION_CANCELLED',
-  'PHONE_VERIFIED_SET',
-  'ACCOUNT_LOCKED',
-] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export type Persona = 'self' | 'admin' | 'client' | 'system';

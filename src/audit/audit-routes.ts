@@ -4,7 +4,8 @@ import { CONFIG_SCOPES, permit } from '../auth/permissions.js';
 import type { Db } from '../db/executor.js';
 import { requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
-import { AUDIT_EVENT_TYPES, queryAuditEvents } from './audit-log.js';
+import { AUDIT_EVENT_TYPES } from './audit-event-types.js';
+import { queryAuditEvents } from './audit-log.js';
 
 const ErrorBody = Type.Object({
   code: Type.String(),

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { AUDIT_EVENT_TYPES } from '../../src/audit/audit-event-types';
 import { api } from '../shared/api';
 import { messageOf } from '../shared/mobile-numbers';
 import { Pager } from './pager';
@@ -186,23 +187,6 @@ interface AuditEvent {
   details: Record<string, unknown> | null;
 }
 
-const AUDIT_TYPES = [
-  'VERIFICATION_STARTED',
-  'CODE_SENT',
-  'DELIVERY_FAILED',
-  'DELIVERY_EXPIRED',
-  'CODE_RESENT',
-  'WRONG_CODE',
-  'CODE_LOCKED',
-  'VERIFIED',
-  'CODE_EXPIRED',
-  'VERIFICATION_SKIPPED',
-  'PRIVILEGED_BYPASS',
-  'VERIFICATION_CANCELLED',
-  'PHONE_VERIFIED_SET',
-  'ACCOUNT_LOCKED',
-];
-
 export function AuditPage() {
   const [type, setType] = useState('');
   const [userId, setUserId] = useState('');
@@ -219,7 +203,7 @@ export function AuditPage() {
       listing={listing}
       filters={
         <>
-          <ChoiceFilter label="Event type" value={type} onChange={setType} choices={AUDIT_TYPES} />
+          <ChoiceFilter label="Event type" value={type} onChange={setType} choices={AUDIT_EVENT_TYPES} />
           <TextFilter label="User ID" value={userId} onChange={setUserId} placeholder="any user" />
           <TimeFilter label="Since" value={from} onChange={setFrom} />
         </>
