@@ -34,7 +34,10 @@ export async function openDatabase(config: Readonly<Config>): Promise<DatabaseHa
   } finally {
     await migrating.db.destroy();
   }
-  return createDatabase(target, { queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS });
+  return createDatabase(target, {
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+  });
 }
 
 export function loadSecretKeys(config: Readonly<Config>): { keys: SecretKeys; generated: boolean } {

@@ -47,6 +47,10 @@ export const ConfigSchema = Type.Object({
     600_000,
     'Deadline of one PostgreSQL statement (a hanging database answers 503)',
   ),
+  DATABASE_PREPARED_STATEMENTS: Bool(
+    true,
+    'Prepare each PostgreSQL statement once per connection; false behind a pooler that cannot (PgBouncer in transaction mode before 1.21)',
+  ),
   AUDIT_RETENTION_DAYS: Int(365, 1, 36_500, 'Audit events older than this are deleted by housekeeping'),
   LOGIN_MAX_FAILED_ATTEMPTS: Int(5, 1, 1000, 'Wrong passwords in a row after which an account is locked'),
   LOGIN_LOCK_SECONDS: Int(300, 1, 86_400, 'Duration of the first account lock'),

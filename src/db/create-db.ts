@@ -7,7 +7,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Database } from './database.js';
-import { isQueryTimeout } from './pg-errors.js';
+import { isQueryTimeout, isStalePreparedStatement } from './pg-errors.js';
+import { STATEMENT_NAME_LIMIT, StatementNames } from './statement-names.js';
 
 export type DatabaseTarget = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string | null };
 
@@ -32,6 +33,11 @@ export interface DatabaseOptions {
    * statement_timeout cannot help). Unset: no deadline, for migrations that may wait on a lock or build an index.
    */
   queryTimeoutMs?: number;
+  /**
+   * Prepare parameterised statements once per connection (default true; DATABASE_PREPARED_STATEMENTS). Off for a
+   * connection pooler that does not keep named statements per client (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
 }
 
 /** PostgreSQL extensions the migrations create; PGlite must load them with the instance. */
@@ -57,8 +63,9 @@ const CONNECT_AND_ACQUIRE_TIMEOUT_MS = 3000;
 /** One code path for both backends: only the dialect differs. */
 export async function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<DatabaseHandle> {
   if (target.kind === 'postgres') {
+    const names = options.preparedStatements === false ? undefined : new StatementNames(STATEMENT_NAME_LIMIT);
     const pool = new pg.Pool({
-      Client: ResilientClient,
+      Client: resilientClient(names),
       connectionString: target.url,
       max: 10,
       // Bounds both opening a connection and waiting for a free one of the pool.
@@ -168,24 +175,39 @@ async function listenOnPostgres(url: string, channel: string, onNotify: () => vo
  * A statement that hit query_timeout is still in flight on its connection, and every later statement
  * (the ROLLBACK too) would queue behind it until the server answers. The connection is dropped instead:
  * the pool then discards the client and opens a fresh one once the server answers again.
+ *
+ * With `names`, parameterised statements (Kysely sends `query(text, values)`) are sent as named ones. When
+ * one went stale (a migration changed the columns it returns), that request fails (503) and the connection
+ * names its statements afresh, so each is prepared again for the new columns.
  */
-class ResilientClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
-    super(config);
-    this.on('error', () => undefined);
-    const query = this.query.bind(this) as (...args: unknown[]) => unknown;
-    Object.defineProperty(this, 'query', {
-      value: (...args: unknown[]) => {
-        const result = query(...args);
-        if (result instanceof Promise) {
-          result.catch((error: unknown) => {
-            if (isQueryTimeout(error)) this.connection.stream.destroy();
-          });
-        }
-        return result;
-      },
-    });
-  }
+function resilientClient(names: StatementNames | undefined): typeof pg.Client {
+  return class ResilientClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      this.on('error', () => undefined);
+      const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+      let generation = 0;
+      Object.defineProperty(this, 'query', {
+        value: (...args: unknown[]) => {
+          const result = query(...namedQuery(names, generation, args));
+          if (result instanceof Promise) {
+            result.catch((error: unknown) => {
+              if (isQueryTimeout(error)) this.connection.stream.destroy();
+              if (isStalePreparedStatement(error)) generation += 1;
+            });
+          }
+          return result;
+        },
+      });
+    }
+  };
+}
+
+function namedQuery(names: StatementNames | undefined, generation: number, args: unknown[]): unknown[] {
+  const [text, values, ...rest] = args;
+  if (names === undefined || typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return args;
+  const name = names.nameOf(text);
+  return name === undefined ? args : [{ name: `${name}_${generation}`, text, values }, ...rest];
 }
 
 async function pingWith(db: Kysely<Database>): Promise<void> {

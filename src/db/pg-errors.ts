@@ -22,6 +22,15 @@ export function isConnectionFailure(error: unknown): boolean {
   );
 }
 
+/**
+ * 0A000 "cached plan must not change result type": a prepared statement whose table changed columns since it
+ * was prepared (a migration by another instance); 26000: the connection lost its prepared statements.
+ */
+export function isStalePreparedStatement(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '26000' || (state === '0A000' && error instanceof Error && /cached plan/.test(error.message));
+}
+
 /** node-postgres's client-side query_timeout: the database did not answer in time (it may be hanging). */
 export function isQueryTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Query read timeout';

@@ -1,4 +1,9 @@
-import { isConnectionFailure, isStatementTimeout, isUniqueViolation } from '../db/pg-errors.js';
+import {
+  isConnectionFailure,
+  isStalePreparedStatement,
+  isStatementTimeout,
+  isUniqueViolation,
+} from '../db/pg-errors.js';
 import { AppError, isAppError } from './app-error.js';
 
 interface FrameworkError {
@@ -51,6 +56,13 @@ export function toAppError(error: unknown): AppError {
   // The request stream of a client that gave up mid-upload errs with ECONNRESET too: the client's doing, not the database's.
   if (framework.statusCode === 400 && framework.code === 'ECONNRESET') {
     return new AppError('INVALID_SYNTAX', 'The client closed the connection before the request body was complete');
+  }
+  if (isStalePreparedStatement(error)) {
+    // The connection prepares its statements again (src/db/create-db.ts): the next attempt sees the new columns.
+    return new AppError('SERVICE_UNAVAILABLE', 'The database schema changed during the request; try again', {
+      cause: error,
+      retryAfterSeconds: 1,
+    });
   }
   if (isConnectionFailure(error)) {
     return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly', {
