@@ -289,7 +289,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await scim.register(discoveryRoutes, { publicBaseUrl: config.PUBLIC_BASE_URL, bulk: bulkLimits });
       await scim.register(userRoutes, {
         users,
-        groups,
         publicBaseUrl: config.PUBLIC_BASE_URL,
         pendingCodeHints: verification.pendingCodeHints,
       });

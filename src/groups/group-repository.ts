@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Expression, type RawBuilder, sql } from 'kysely';
 import type { GroupRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { Member, MemberKind, UserGroup } from './group.js';
@@ -156,28 +156,28 @@ export async function lockGroupNesting(db: Executor): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext('group_nesting'))`.execute(db);
 }
 
+/** A user's group as the database aggregates it: [id, displayName, direct]. */
+export type UserGroupTuple = [string, string, boolean];
+
 /**
- * The groups of each user: direct memberships, and the groups those groups are in (transitively).
- * One recursive query for a whole page of users; UNION stops on any cycle. Ordered by name in code point order
- * (as sorting is elsewhere): the locale's collation made the sort most of the query's time for 1,000 groups.
+ * The groups of the user `userId` names (a column of the enclosing query): direct memberships, and the groups
+ * those groups are in (transitively), as one JSON array, so a user's read carries its groups in the same
+ * statement. UNION stops on any cycle. Ordered by name in code point order (as sorting is elsewhere): the
+ * locale's collation made the sort most of the query's time for 1,000 groups.
  */
-export async function groupsOfUsers(db: Executor, userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
-  const byUser = new Map<string, UserGroup[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return byUser;
-  const result = await sql<{ user_id: string; id: string; display_name: string; direct: boolean }>`
-    with recursive memberships(user_id, group_id, direct) as (
-      select member_user_id, group_id, true from group_members
-      where member_user_id in (${sql.join(userIds.map((id) => sql`cast(${id} as uuid)`))})
+export function userGroupTuples(userId: Expression<string>): RawBuilder<UserGroupTuple[]> {
+  return sql<UserGroupTuple[]>`(
+    with recursive memberships(group_id, direct) as (
+      select group_id, true from group_members where member_user_id = ${userId}
       union
-      select m.user_id, gm.group_id, false
-      from memberships m join group_members gm on gm.member_group_id = m.group_id
+      select gm.group_id, false from memberships m join group_members gm on gm.member_group_id = m.group_id
     )
-    select m.user_id, g.id, g.display_name, bool_or(m.direct) as direct
-    from memberships m join groups g on g.id = m.group_id
-    group by m.user_id, g.id, g.display_name
-    order by lower(g.display_name) collate "C", g.id`.execute(db);
-  for (const row of result.rows) {
-    byUser.get(row.user_id)?.push({ id: row.id, display: row.display_name, direct: row.direct });
-  }
-  return byUser;
+    select coalesce(json_agg(json_build_array(g.id, g.display_name, d.direct)
+      order by lower(g.display_name) collate "C", g.id), '[]')
+    from (select group_id, bool_or(direct) as direct from memberships group by group_id) d
+    join groups g on g.id = d.group_id)`;
+}
+
+export function userGroupsFrom(tuples: readonly UserGroupTuple[]): UserGroup[] {
+  return tuples.map(([id, display, direct]) => ({ id, display, direct }));
 }

@@ -5,15 +5,7 @@ import { AppError } from '../errors/app-error.js';
 import type { Clock } from '../shared/clock.js';
 import { isUuid } from '../shared/values.js';
 import { matchesEtag } from '../users/user.js';
-import {
-  type Group,
-  type GroupChange,
-  groupFromRow,
-  type Member,
-  type MemberInput,
-  type MemberKind,
-  type UserGroup,
-} from './group.js';
+import { type Group, type GroupChange, groupFromRow, type Member, type MemberInput, type MemberKind } from './group.js';
 import { type GroupListQuery, listGroupRows } from './group-list.js';
 import {
   addMemberships,
@@ -23,7 +15,6 @@ import {
   deleteGroupById,
   findGroupByDisplayName,
   findGroupById,
-  groupsOfUsers,
   insertGroup,
   loadMembers,
   lockGroupById,
@@ -68,11 +59,6 @@ export function createGroupService(deps: GroupServiceDeps) {
       listGroupRows(trx, query),
     );
     return { totalResults, groups: rows.map(groupFromRow) };
-  }
-
-  /** A user's `groups`: one statement, no transaction (each round trip counts on a read this frequent). */
-  async function groupsOf(userIds: readonly string[]): Promise<Map<string, UserGroup[]>> {
-    return groupsOfUsers(db, userIds);
   }
 
   async function createGroup(input: GroupInput): Promise<Group> {
@@ -198,7 +184,7 @@ export function createGroupService(deps: GroupServiceDeps) {
     if (!isUuid(id) || !(await deleteGroupById(db, id))) throw notFound(id);
   }
 
-  return { getGroup, membersOf, listGroups, groupsOf, createGroup, replaceGroup, changeGroup, deleteGroup };
+  return { getGroup, membersOf, listGroups, createGroup, replaceGroup, changeGroup, deleteGroup };
 }
 
 function notFound(id: string): AppError {

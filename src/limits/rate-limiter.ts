@@ -22,23 +22,35 @@ export async function hitLimit(
   limit: number,
   now: Date,
 ): Promise<LimitDecision> {
+  const [decision] = await hitLimits(db, [{ bucket, limit }], windowSeconds, now);
+  if (decision === undefined) throw new Error(`no count for ${bucket}`);
+  return decision;
+}
+
+/** One hit on each of several buckets (distinct) sharing a window length, in one statement; decisions in order. */
+export async function hitLimits(
+  db: Executor,
+  hits: readonly { bucket: string; limit: number }[],
+  windowSeconds: number,
+  now: Date,
+): Promise<LimitDecision[]> {
   const windowMs = windowSeconds * 1000;
   const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
   const windowEnd = new Date(windowStart.getTime() + windowMs);
-  const row = await db
+  const rows = await db
     .insertInto('rate_limit_counters')
-    .values({ bucket, window_start: windowStart, count: 1, expires_at: windowEnd })
+    .values(hits.map(({ bucket }) => ({ bucket, window_start: windowStart, count: 1, expires_at: windowEnd })))
     .onConflict((conflict) =>
       conflict.columns(['bucket', 'window_start']).doUpdateSet({ count: sql`rate_limit_counters.count + 1` }),
     )
-    .returning('count')
-    .executeTakeFirstOrThrow();
-  return {
-    allowed: row.count <= limit,
-    count: row.count,
-    retryAfterSeconds: Math.max(1, Math.ceil((windowEnd.getTime() - now.getTime()) / 1000)),
-    windowStart,
-  };
+    .returning(['bucket', 'count'])
+    .execute();
+  const counts = new Map(rows.map((row) => [row.bucket, row.count]));
+  const retryAfterSeconds = Math.max(1, Math.ceil((windowEnd.getTime() - now.getTime()) / 1000));
+  return hits.map(({ bucket, limit }) => {
+    const count = counts.get(bucket) ?? Number.POSITIVE_INFINITY;
+    return { allowed: count <= limit, count, retryAfterSeconds, windowStart };
+  });
 }
 
 /** Takes one hit back from the window it was counted in: for limits that count only what failed. */

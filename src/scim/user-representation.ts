@@ -15,7 +15,8 @@ export function userLocation(baseUrl: string, id: string): string {
 }
 
 /** The wire form: RFC 7643 shapes (multi-valued attributes as objects); the WSO2 extension last. */
-export function toScimUser(user: User, baseUrl: string, groups?: readonly UserGroup[]): ScimObject {
+export function toScimUser(user: User, baseUrl: string): ScimObject {
+  const { groups } = user;
   const rest = userAttributesToResource(user);
   const wso2 = rest[WSO2_USER_SCHEMA] as ScimObject | undefined;
   delete rest[WSO2_USER_SCHEMA];

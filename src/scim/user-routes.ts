@@ -4,7 +4,6 @@ import type { RequestContext } from '../audit/audit-log.js';
 import { mayManageAdministrators, permit, USER_SCOPES } from '../auth/permissions.js';
 import type { Actor, AdminActor, Principal } from '../auth/principal.js';
 import { AppError } from '../errors/app-error.js';
-import type { GroupService } from '../groups/group-service.js';
 import { principalOf, requireAdmin } from '../http/auth-hooks.js';
 import { methodNotAllowed } from '../http/error-handling.js';
 import { requestContextOf } from '../http/request-context.js';
@@ -28,7 +27,6 @@ import { CORE_USER_SCHEMA } from './user-schema.js';
 
 export interface UserRoutesOptions {
   users: UserService;
-  groups: GroupService;
   publicBaseUrl: string | undefined;
   /** X-Verification-Resend-After and -Attempts-Remaining of a pending code, on reads and writes of one user. */
   pendingCodeHints?: (user: User) => Promise<Record<string, string>>;
@@ -67,11 +65,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   const { users } = options;
   const baseUrlOf = (request: FastifyRequest) => scimBaseUrlOf(request, options.publicBaseUrl);
 
-  /** The read-only `groups` (direct and nested), loaded only when the projection returns it. */
-  async function groupsFor(list: readonly User[], query: Projection) {
-    if (!isProjected('groups', query.attributes, query.excludedAttributes)) return undefined;
-    return options.groups.groupsOf(list.map((user) => user.id));
-  }
+  /** The read-only `groups` (direct and nested) are read, in the user's own statement, only when the answer shows them. */
+  const readFor = (query: Projection) => ({
+    groups: isProjected('groups', query.attributes, query.excludedAttributes),
+  });
 
   async function sendUser(
     request: FastifyRequest,
@@ -81,32 +78,27 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     query: Projection = {},
   ) {
     if (options.pendingCodeHints !== undefined) reply.headers(await options.pendingCodeHints(user));
-    const groups = await groupsFor([user], query);
-    const body = projectAttributes(
-      toScimUser(user, baseUrlOf(request), groups?.get(user.id)),
-      query.attributes,
-      query.excludedAttributes,
-    );
+    const body = projectAttributes(toScimUser(user, baseUrlOf(request)), query.attributes, query.excludedAttributes);
     return reply.code(status).type(SCIM_JSON).header('etag', `W/"${user.version}"`).send(body);
   }
 
   async function sendPage(request: FastifyRequest, reply: FastifyReply, query: ListRequest) {
     const { startIndex, count } = pageWindow(query);
-    const page = await users.listUsers({
-      filter: query.filter === undefined ? undefined : parseUserFilter(query.filter),
-      sort: parseUserSort(query.sortBy, query.sortOrder),
-      startIndex,
-      count,
-    });
+    const page = await users.listUsers(
+      {
+        filter: query.filter === undefined ? undefined : parseUserFilter(query.filter),
+        sort: parseUserSort(query.sortBy, query.sortOrder),
+        startIndex,
+        count,
+      },
+      readFor(query),
+    );
     const base = baseUrlOf(request);
-    const groups = await groupsFor(page.users, query);
     return reply.type(SCIM_JSON).send(
       listResponse(
         page.totalResults,
         startIndex,
-        page.users.map((user) =>
-          projectAttributes(toScimUser(user, base, groups?.get(user.id)), query.attributes, query.excludedAttributes),
-        ),
+        page.users.map((user) => projectAttributes(toScimUser(user, base), query.attributes, query.excludedAttributes)),
       ),
     );
   }
@@ -139,7 +131,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
   // /Users/{id} and /Me share these handlers; only the target differs.
   const handlers = {
     get: async (request: FastifyRequest, reply: FastifyReply, target: Target, query: Projection) =>
-      sendUser(request, reply, await users.getUser(target.id), 200, query),
+      sendUser(request, reply, await users.getUser(target.id, readFor(query)), 200, query),
     put: async (
       request: FastifyRequest,
       reply: FastifyReply,
@@ -151,7 +143,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       const ignored: string[] = [];
       const command = replaceCommand(body, ignored);
       logIgnored(request, ignored);
-      const user = await users.updateUser(target.actor, target.id, command, target.context, ifMatchOf(request));
+      const user = await users.updateUser(
+        target.actor,
+        target.id,
+        command,
+        target.context,
+        ifMatchOf(request),
+        readFor(query),
+      );
       return sendUser(request, reply, user, 200, query);
     },
     patch: async (
@@ -166,7 +165,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       }
       const ignored: string[] = [];
       const command = patchCommand(body.Operations, ignored);
-      const user = await users.updateUser(target.actor, target.id, command, target.context, ifMatchOf(request));
+      const user = await users.updateUser(
+        target.actor,
+        target.id,
+        command,
+        target.context,
+        ifMatchOf(request),
+        readFor(query),
+      );
       logIgnored(request, ignored);
       return sendUser(request, reply, user, 200, query);
     },

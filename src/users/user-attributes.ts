@@ -1,10 +1,10 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
-import { writeClaimChanges } from './claim-repository.js';
+import type { UserGroup } from '../groups/group.js';
+import { type UserGroupTuple, userGroupsFrom, userGroupTuples } from '../groups/group-repository.js';
 import type { ClaimMap } from './claims.js';
 import { ADMIN_ROLE_ITEM, confersAdministration } from './user.js';
-import { lockUserById } from './user-repository.js';
 
 /** One sub-attribute's value in an item of a multi-valued attribute (`primary` is the boolean one). */
 export type ItemValue = string | boolean;
@@ -33,11 +33,19 @@ interface ValueRow {
 type ClaimPairs = [string, string][];
 type ValueTuples = [string, number, string, string][];
 
+/** What a read of users brings besides the row and its attributes. */
+export interface UserReadOptions {
+  /** The read-only `groups` (direct and nested), in the same statement; only when the answer shows them. */
+  groups?: boolean;
+}
+
 /**
  * The user row's select list plus its claims and values, aggregated by the database: a user with all its
- * attributes in one round trip. Values arrive grouped by item, items in order.
+ * attributes (and, when asked, its groups) in one round trip. Values arrive grouped by item, items in order.
  */
-function withAttributes(db: Executor) {
+function withAttributes(db: Executor, read: UserReadOptions) {
+  const groups: RawBuilder<UserGroupTuple[] | null> =
+    read.groups === true ? userGroupTuples(sql.ref('users.id')) : sql<null>`null`;
   return db
     .selectFrom('users')
     .selectAll('users')
@@ -48,42 +56,68 @@ function withAttributes(db: Executor) {
       sql<ValueTuples>`(select coalesce(json_agg(json_build_array(v.attribute, v.ordinal, v.sub_attribute, v.value) order by v.attribute, v.ordinal), '[]') from user_values v where v.user_id = users.id)`.as(
         'value_tuples',
       ),
+      groups.as('group_tuples'),
     ]);
 }
 
 export interface UserRowWithAttributes {
   row: UserRow;
   attributes: UserAttributes;
+  /** Present when the read asked for them. */
+  groups: UserGroup[] | undefined;
 }
 
-/**
- * One query: the user and everything stored about it. With `lock`, the row lock that serialises writes to
- * the user is taken first, in a statement of its own: a statement that waited for the lock re-reads the
- * locked row but reads every other table in the snapshot it started with, so claims and values read in
- * the same statement could miss the write that held the lock (concurrent PATCHes would lose updates).
- */
+type FoundRow = UserRow & { claim_pairs: ClaimPairs; value_tuples: ValueTuples; group_tuples: UserGroupTuple[] | null };
+
+function fromFound({ claim_pairs, value_tuples, group_tuples, ...row }: FoundRow): UserRowWithAttributes {
+  return {
+    row,
+    attributes: attributesFrom(claim_pairs, value_tuples),
+    groups: group_tuples === null ? undefined : userGroupsFrom(group_tuples),
+  };
+}
+
+/** One query: the user and everything stored about it. */
 export async function findUserWithAttributes(
   db: Executor,
   id: string,
-  lock = false,
+  read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes | undefined> {
-  if (lock && (await lockUserById(db, id)) === undefined) return undefined;
-  const found = await withAttributes(db).where('users.id', '=', id).executeTakeFirst();
+  const found = await withAttributes(db, read).where('users.id', '=', id).executeTakeFirst();
+  return found === undefined ? undefined : fromFound(found);
+}
+
+/**
+ * The same, taking the row lock that serialises writes to the user (see lockUserById). Usually one statement.
+ * But a statement that waited for the lock re-reads the locked row while reading every other table in the
+ * snapshot it started with, so its claims and values could miss the write that held the lock (concurrent
+ * PATCHes would lose updates). Every such write moves the version: when the locked row's version differs from
+ * the one the statement's snapshot saw, the attributes are read again, in a new snapshot, under the lock now held.
+ */
+export async function lockUserWithAttributes(
+  db: Executor,
+  id: string,
+  read: UserReadOptions = {},
+): Promise<UserRowWithAttributes | undefined> {
+  const found = await withAttributes(db, read)
+    .select(sql<number>`(select u.version from users u where u.id = users.id)`.as('snapshot_version'))
+    .where('users.id', '=', id)
+    .forNoKeyUpdate()
+    .executeTakeFirst();
   if (found === undefined) return undefined;
-  const { claim_pairs, value_tuples, ...row } = found;
-  return { row, attributes: attributesFrom(claim_pairs, value_tuples) };
+  const { snapshot_version, ...rest } = found;
+  return snapshot_version === rest.version ? fromFound(rest) : findUserWithAttributes(db, id, read);
 }
 
 /** The users of a page, in the order of `ids`, each with its attributes, in one query. */
-export async function findUsersWithAttributes(db: Executor, ids: readonly string[]): Promise<UserRowWithAttributes[]> {
+export async function findUsersWithAttributes(
+  db: Executor,
+  ids: readonly string[],
+  read: UserReadOptions = {},
+): Promise<UserRowWithAttributes[]> {
   if (ids.length === 0) return [];
-  const found = await withAttributes(db).where('users.id', 'in', ids).execute();
-  const byId = new Map(
-    found.map(({ claim_pairs, value_tuples, ...row }) => [
-      row.id,
-      { row, attributes: attributesFrom(claim_pairs, value_tuples) },
-    ]),
-  );
+  const found = await withAttributes(db, read).where('users.id', 'in', ids).execute();
+  const byId = new Map(found.map((row) => [row.id, fromFound(row)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
@@ -119,30 +153,112 @@ function valuesFromRows(rows: readonly ValueRow[]): Map<string, MultiValues> {
   return result;
 }
 
-/** Writes only what differs: claims one by one, multi-valued attributes as a whole when any item changed. */
+/** One stored row of a multi-valued attribute: (attribute, ordinal, sub-attribute) → value. */
+interface ValueKey {
+  attribute: string;
+  ordinal: number;
+  sub_attribute: string;
+}
+
+function storedValueRows(values: MultiValues): Map<string, ValueKey & { value: string }> {
+  const rows = new Map<string, ValueKey & { value: string }>();
+  for (const [attribute, items] of values) {
+    items.forEach((item, ordinal) => {
+      for (const [sub_attribute, value] of Object.entries(item)) {
+        rows.set(`${attribute}\u0000${ordinal}\u0000${sub_attribute}`, {
+          attribute,
+          ordinal,
+          sub_attribute,
+          value: String(value),
+        });
+      }
+    });
+  }
+  return rows;
+}
+
+/**
+ * The data-modifying CTEs that turn `before` into `after`: only rows that differ are written, claims and
+ * values alike. The four touch disjoint rows (what is removed is never what is written), so they can run in
+ * one statement. Lists travel as arrays, so the statement's text is the same for every write (one prepared
+ * statement, src/db/statement-names.ts).
+ */
+function attributeWrites(userId: string, before: UserAttributes, after: UserAttributes) {
+  const claimWrites = [...after.claims].filter(([uri, value]) => before.claims.get(uri) !== value);
+  const claimRemovals = [...before.claims.keys()].filter((uri) => !after.claims.has(uri));
+  const beforeRows = storedValueRows(before.values);
+  const afterRows = storedValueRows(after.values);
+  const valueWrites = [...afterRows]
+    .filter(([key, row]) => beforeRows.get(key)?.value !== row.value)
+    .map(([, row]) => row);
+  const valueRemovals = [...beforeRows].filter(([key]) => !afterRows.has(key)).map(([, row]) => row);
+  const changed = claimWrites.length + claimRemovals.length + valueWrites.length + valueRemovals.length > 0;
+  const ctes = sql`with claims_written as (
+      insert into user_claims (user_id, claim_uri, value)
+      select ${userId}, w.claim_uri, w.value
+      from unnest(${claimWrites.map(([uri]) => uri)}::text[], ${claimWrites.map(([, value]) => value)}::text[]) as w(claim_uri, value)
+      on conflict (user_id, claim_uri) do update set value = excluded.value
+    ), claims_removed as (
+      delete from user_claims where user_id = ${userId} and claim_uri = any(${claimRemovals}::text[])
+    ), values_removed as (
+      delete from user_values v
+      using unnest(${valueRemovals.map((row) => row.attribute)}::text[], ${valueRemovals.map((row) => row.ordinal)}::int[],
+        ${valueRemovals.map((row) => row.sub_attribute)}::text[]) as r(attribute, ordinal, sub_attribute)
+      where v.user_id = ${userId} and v.attribute = r.attribute and v.ordinal = r.ordinal and v.sub_attribute = r.sub_attribute
+    ), values_written as (
+      insert into user_values (user_id, attribute, ordinal, sub_attribute, value)
+      select ${userId}, w.attribute, w.ordinal, w.sub_attribute, w.value
+      from unnest(${valueWrites.map((row) => row.attribute)}::text[], ${valueWrites.map((row) => row.ordinal)}::int[],
+        ${valueWrites.map((row) => row.sub_attribute)}::text[], ${valueWrites.map((row) => row.value)}::text[])
+        as w(attribute, ordinal, sub_attribute, value)
+      on conflict (user_id, attribute, ordinal, sub_attribute) do update set value = excluded.value
+    )`;
+  return { ctes, changed };
+}
+
+/** Writes only what differs between `before` and `after`, in one statement (none when nothing differs). */
 export async function writeUserAttributeChanges(
   db: Executor,
   userId: string,
   before: UserAttributes,
   after: UserAttributes,
 ): Promise<void> {
-  await writeClaimChanges(db, userId, before.claims, after.claims);
-  const names = new Set([...before.values.keys(), ...after.values.keys()]);
-  const changed = [...names].filter((name) => !sameItems(before.values.get(name), after.values.get(name)));
-  if (changed.length === 0) return;
-  await db.deleteFrom('user_values').where('user_id', '=', userId).where('attribute', 'in', changed).execute();
-  const rows = changed.flatMap((attribute) =>
-    (after.values.get(attribute) ?? []).flatMap((item, ordinal) =>
-      Object.entries(item).map(([sub_attribute, value]) => ({
-        user_id: userId,
-        attribute,
-        ordinal,
-        sub_attribute,
-        value: String(value),
-      })),
-    ),
-  );
-  if (rows.length > 0) await db.insertInto('user_values').values(rows).execute();
+  const { ctes, changed } = attributeWrites(userId, before, after);
+  if (changed) await sql`${ctes} select 1`.execute(db);
+}
+
+/** What an update may change in the users row besides the version. */
+export interface UserRowChanges {
+  user_name?: string;
+  active?: boolean;
+  is_admin?: boolean;
+  password_hash?: string;
+}
+
+/**
+ * The attribute changes and the users row (its fields, the next version: every change to a user moves its
+ * version, which is the SCIM ETag) in one statement: the write of a PATCH, a PUT or a confirmed code.
+ */
+export async function saveUserChanges(
+  db: Executor,
+  userId: string,
+  change: { before: UserAttributes; after: UserAttributes; row?: UserRowChanges; now: Date },
+): Promise<UserRow> {
+  const { ctes } = attributeWrites(userId, change.before, change.after);
+  const row = change.row ?? {};
+  const result = await sql<UserRow>`${ctes}
+    update users set
+      user_name = coalesce(${row.user_name ?? null}::text, user_name),
+      active = coalesce(${row.active ?? null}::boolean, active),
+      is_admin = coalesce(${row.is_admin ?? null}::boolean, is_admin),
+      password_hash = coalesce(${row.password_hash ?? null}::text, password_hash),
+      version = version + 1,
+      updated_at = ${change.now}
+    where id = ${userId}
+    returning *`.execute(db);
+  const saved = result.rows[0];
+  if (saved === undefined) throw new Error(`user ${userId} vanished under its row lock`);
+  return saved;
 }
 
 export function sameItems(left: readonly ValueItem[] | undefined, right: readonly ValueItem[] | undefined): boolean {

@@ -49,21 +49,6 @@ export async function countAdmins(db: Executor): Promise<number> {
   return countRows(db.selectFrom('users').where('is_admin', '=', true));
 }
 
-/** Every change to a user (claims included) moves its version, which is the SCIM ETag. */
-export async function bumpUserVersion(
-  db: Executor,
-  id: string,
-  now: Date,
-  changes: Omit<UserRowUpdate, 'version' | 'updated_at'> = {},
-): Promise<UserRow> {
-  return db
-    .updateTable('users')
-    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: now }))
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
-
 /** Serialises changes that could leave no administrator (two admins demoting each other at once). */
 export async function lockAdministrators(db: Executor): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext('administrators'))`.execute(db);

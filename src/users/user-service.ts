@@ -20,15 +20,17 @@ import { confersAdministration, effectiveRoles, matchesEtag, type User, userFrom
 import {
   findUsersWithAttributes,
   findUserWithAttributes,
+  lockUserWithAttributes,
   sameItems,
+  saveUserChanges,
   type UserAttributes,
+  type UserReadOptions,
   type ValueItem,
   writeUserAttributeChanges,
 } from './user-attributes.js';
 import type { UserDraft, UserUpdate } from './user-commands.js';
 import { listUserIds, type UserListQuery } from './user-list.js';
 import {
-  bumpUserVersion,
   countActiveAdminsExcept,
   deleteUserById,
   findUserByUserName,
@@ -74,20 +76,23 @@ const NO_ATTRIBUTES: UserAttributes = { claims: new Map(), values: new Map() };
 export function createUserService(deps: UserServiceDeps) {
   const { db, clock, verification } = deps;
 
-  async function getUser(id: string): Promise<User> {
-    const found = isUuid(id) ? await findUserWithAttributes(db, id) : undefined;
+  async function getUser(id: string, read: UserReadOptions = {}): Promise<User> {
+    const found = isUuid(id) ? await findUserWithAttributes(db, id, read) : undefined;
     if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-    return userFromRow(found.row, found.attributes);
+    return userFromRow(found.row, found.attributes, found.groups);
   }
 
-  async function listUsers(query: UserListQuery): Promise<{ totalResults: number; users: User[] }> {
+  async function listUsers(
+    query: UserListQuery,
+    read: UserReadOptions = {},
+  ): Promise<{ totalResults: number; users: User[] }> {
     // Repeatable read (withStatementTimeout): the count and the page (read from the end when it is in the second
     // half) agree.
     const { totalResults, found } = await withStatementTimeout(db, deps.statementTimeoutMs, async (trx) => {
       const page = await listUserIds(trx, query);
-      return { totalResults: page.totalResults, found: await findUsersWithAttributes(trx, page.ids) };
+      return { totalResults: page.totalResults, found: await findUsersWithAttributes(trx, page.ids, read) };
     });
-    return { totalResults, users: found.map(({ row, attributes }) => userFromRow(row, attributes)) };
+    return { totalResults, users: found.map(({ row, attributes, groups }) => userFromRow(row, attributes, groups)) };
   }
 
   /** Creating a user never starts verification: the number is stored as given, unverified. */
@@ -128,8 +133,9 @@ export function createUserService(deps: UserServiceDeps) {
     update: UserUpdate,
     request: RequestContext,
     ifMatch?: string,
+    read: UserReadOptions = {},
   ): Promise<User> {
-    return writeUser(id, ifMatch, { actor, request, update });
+    return writeUser(id, ifMatch, { actor, request, update }, read);
   }
 
   /**
@@ -137,14 +143,20 @@ export function createUserService(deps: UserServiceDeps) {
    * is hashed before the transaction (scrypt takes tens of milliseconds; under the row lock it would hold the
    * user, a pooled connection and, on PGlite, the whole database that long).
    */
-  async function writeUser(id: string, ifMatch: string | undefined, context: WriteContext): Promise<User> {
+  async function writeUser(
+    id: string,
+    ifMatch: string | undefined,
+    context: WriteContext,
+    read: UserReadOptions,
+  ): Promise<User> {
     if (!isUuid(id)) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     let hashed = context.update.mayWritePassword ? await hashRequestedPassword(id, context) : undefined;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const result = await deps.revocations.transaction(db, async (trx, revoke) => {
-        const found = await findUserWithAttributes(trx, id, true);
+        // The groups are read here too: a write to the user never changes them.
+        const found = await lockUserWithAttributes(trx, id, read);
         if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
-        const current = userFromRow(found.row, found.attributes);
+        const current = userFromRow(found.row, found.attributes, found.groups);
         if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
           throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
         }
@@ -216,12 +228,16 @@ export function createUserService(deps: UserServiceDeps) {
       stateWrite.phoneVerified === undefined ? plan.state : { ...plan.state, phoneVerified: stateWrite.phoneVerified };
     const final = keptLock(withMobileState(draft.attributes, finalState), current, draft, update);
     const lockChanged = await applyAccountLock(trx, current, final.claims, context.actor);
-    await writeUserAttributeChanges(trx, current.id, current.attributes, final);
-    const row = await bumpUserVersion(trx, current.id, clock.now(), {
-      user_name: fields.userName,
-      active: fields.active,
-      is_admin: fields.isAdmin,
-      ...(fields.password === undefined || hashed === undefined ? {} : { password_hash: hashed.hash }),
+    const row = await saveUserChanges(trx, current.id, {
+      before: current.attributes,
+      after: final,
+      now: clock.now(),
+      row: {
+        user_name: fields.userName,
+        active: fields.active,
+        is_admin: fields.isAdmin,
+        ...(fields.password === undefined || hashed === undefined ? {} : { password_hash: hashed.hash }),
+      },
     });
     await recordStateWrite(trx, current, stateWrite, finalState.primary, context.request);
     if (losesCredentials(current, fields)) {
@@ -230,7 +246,7 @@ export function createUserService(deps: UserServiceDeps) {
     }
     if (lockChanged || accountChanged(current, fields)) revoke({ kind: 'user', id: current.id });
     const smsQueued = await carryOut(trx, current, plan, context);
-    return { kind: 'written', user: userFromRow(row, final), smsQueued };
+    return { kind: 'written', user: userFromRow(row, final, current.groups), smsQueued };
   }
 
   /** A change of `accountLocked` is an administrator locking or unlocking the account; answers whether it changed. */

@@ -1,4 +1,5 @@
 import type { UserRow } from '../db/database.js';
+import type { UserGroup } from '../groups/group.js';
 import type { UserAttributes, ValueItem } from './user-attributes.js';
 
 /** A user as the business rules see it: the row's fields plus its stored attributes. */
@@ -11,6 +12,8 @@ export interface User {
   createdAt: Date;
   updatedAt: Date;
   attributes: UserAttributes;
+  /** The read-only `groups` (direct and nested), when the read asked for them (UserReadOptions). */
+  groups?: readonly UserGroup[];
 }
 
 /**
@@ -40,7 +43,7 @@ export function effectiveRoles(user: Pick<User, 'isAdmin' | 'attributes'>): read
   return user.isAdmin && !confersAdministration(stored) ? [...stored, ADMIN_ROLE_ITEM] : stored;
 }
 
-export function userFromRow(row: UserRow, attributes: UserAttributes): User {
+export function userFromRow(row: UserRow, attributes: UserAttributes, groups?: readonly UserGroup[]): User {
   return {
     id: row.id,
     userName: row.user_name,
@@ -50,6 +53,7 @@ export function userFromRow(row: UserRow, attributes: UserAttributes): User {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     attributes,
+    ...(groups === undefined ? {} : { groups }),
   };
 }
 

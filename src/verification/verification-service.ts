@@ -3,13 +3,13 @@ import { type AuditEvent, type RequestContext, recordAuditEvent } from '../audit
 import type { VerificationCodeRow } from '../db/database.js';
 import type { Db, Trx } from '../db/executor.js';
 import { AppError } from '../errors/app-error.js';
-import { giveBackHit, hitLimit } from '../limits/rate-limiter.js';
+import { giveBackHit, hitLimit, hitLimits } from '../limits/rate-limiter.js';
 import type { Clock } from '../shared/clock.js';
 import { hmacHex } from '../shared/crypto.js';
 import { enqueueSms } from '../sms/outbox-repository.js';
 import { readMobileState, withMobileState } from '../users/mobile-claims.js';
-import { findUserWithAttributes, type UserAttributes, writeUserAttributeChanges } from '../users/user-attributes.js';
-import { bumpUserVersion, findUserByUserName } from '../users/user-repository.js';
+import { lockUserWithAttributes, saveUserChanges, type UserAttributes } from '../users/user-attributes.js';
+import { findUserByUserName } from '../users/user-repository.js';
 import { checkDestination, type DestinationPolicy, numberKey, sameNumberUnder } from './destination-policy.js';
 import { confirmNumber, VERIFICATION_SCENARIOS, type VerificationScenario } from './mobile-update-rules.js';
 import { codeHmac, codeMatches, generateCode, lookupHmac, type OtpCharset } from './otp.js';
@@ -157,13 +157,11 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       },
       { bucket: `sms:user:${userId}`, limit: settings.smsPerUserPerDay },
     ];
-    for (const check of checks) {
-      const decision = await hitLimit(trx, check.bucket, DAY_SECONDS, check.limit, now);
-      if (!decision.allowed) {
-        throw new AppError('SMS_QUOTA_EXCEEDED', 'Too many verification messages today; try again later', {
-          retryAfterSeconds: decision.retryAfterSeconds,
-        });
-      }
+    const refused = (await hitLimits(trx, checks, DAY_SECONDS, now)).find((decision) => !decision.allowed);
+    if (refused !== undefined) {
+      throw new AppError('SMS_QUOTA_EXCEEDED', 'Too many verification messages today; try again later', {
+        retryAfterSeconds: refused.retryAfterSeconds,
+      });
     }
   }
 
@@ -195,7 +193,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
   async function validateOwnCode(userId: string, code: string, context: RequestContext): Promise<void> {
     await withIpLimit(context, async () => {
       const outcome = await db.transaction().execute(async (trx) => {
-        const user = await findUserWithAttributes(trx, userId, true);
+        const user = await lockUserWithAttributes(trx, userId);
         if (user === undefined) return { kind: 'invalid', hints: {} } as const;
         const codes = await findCodesOfUser(trx, userId);
         const live = codes.filter((row) => isLive(row));
@@ -273,7 +271,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     return withIpLimit(context, async () => {
       const outcome = await db.transaction().execute(async (trx) => {
         const found = await findCodeByLookup(trx, lookupHmac(otpKey, code));
-        const user = found === undefined ? undefined : await findUserWithAttributes(trx, found.user_id, true);
+        const user = found === undefined ? undefined : await lockUserWithAttributes(trx, found.user_id);
         if (found === undefined || user === undefined) return { kind: 'invalid', hints: {} } as const;
         // Re-read under the user lock: a concurrent request may have consumed or replaced it. Here the code
         // alone names the user, so a dead code answers exactly as an unknown one.
@@ -318,8 +316,11 @@ export function createVerificationService(deps: VerificationServiceDeps) {
       settings.multipleNumbers,
       sameNumberUnder(settings.destinations),
     );
-    await writeUserAttributeChanges(trx, row.user_id, attributes, withMobileState(attributes, next));
-    const user = await bumpUserVersion(trx, row.user_id, clock.now());
+    const user = await saveUserChanges(trx, row.user_id, {
+      before: attributes,
+      after: withMobileState(attributes, next),
+      now: clock.now(),
+    });
     await audit(
       trx,
       { type: 'VERIFIED', userId: row.user_id, number: row.number, details: { scenario: row.scenario } },
@@ -374,7 +375,7 @@ export function createVerificationService(deps: VerificationServiceDeps) {
     nothingPending: () => AppError,
   ): Promise<Record<string, string>> {
     await db.transaction().execute(async (trx) => {
-      const user = await findUserWithAttributes(trx, userId, true);
+      const user = await lockUserWithAttributes(trx, userId);
       if (user === undefined) throw nothingPending();
       const existing = await findCodeOfUser(trx, userId, scenario);
       const pending = readMobileState(user.attributes).pending;

@@ -60,7 +60,16 @@ describe('a user is read with its attributes in one query', () => {
     });
   });
 
-  it('PATCH /Users/{id}: the row lock first, then the attributes in one statement that sees the latest write', async () => {
+  it('GET /Users/{id}: one statement in all, the groups included', async () => {
+    await scimRequest(t, { method: 'GET', url: `/scim2/Users/${user.id}` });
+    recorder.clear();
+    const response = await scimRequest(t, { method: 'GET', url: `/scim2/Users/${user.id}` });
+    expect(response.statusCode).toBe(200);
+    expect(recorder.nodes).toHaveLength(1);
+    expect(mentioning(recorder.nodes, 'group_members')).toHaveLength(1);
+  });
+
+  it('PATCH /Users/{id}: the row lock, the attributes and the groups in one statement that sees the latest write', async () => {
     recorder.clear();
     const response = await scimRequest(t, {
       method: 'PATCH',
@@ -70,10 +79,19 @@ describe('a user is read with its attributes in one query', () => {
     expect(response.statusCode).toBe(200);
     const reads = attributeReads();
     expect(reads).toHaveLength(1);
-    const lock = recorder.nodes.findIndex((node) => JSON.stringify(node).includes('"kind":"SelectModifierNode"'));
-    expect(lock).toBeGreaterThanOrEqual(0);
-    expect(lock).toBeLessThan(recorder.nodes.indexOf(reads[0] as RootOperationNode));
+    expect(JSON.stringify(reads[0])).toContain('"kind":"SelectModifierNode"');
+    expect(mentioning(recorder.nodes, 'group_members')).toEqual(reads);
+    // The read, then the changed claim with the new version in one statement (BEGIN and COMMIT are not Kysely's).
+    expect(recorder.nodes).toHaveLength(2);
     expect(json(response)).toMatchObject({ name: { givenName: 'Augusta', familyName: 'Lovelace' } });
+  });
+
+  it('excludedAttributes=groups reads no membership', async () => {
+    recorder.clear();
+    const response = await scimRequest(t, { method: 'GET', url: `/scim2/Users/${user.id}?excludedAttributes=groups` });
+    expect(response.statusCode).toBe(200);
+    expect(recorder.nodes).toHaveLength(1);
+    expect(mentioning(recorder.nodes, 'group_members')).toHaveLength(0);
   });
 
   it('a list page reads its users with their attributes in one statement', async () => {
