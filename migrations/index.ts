@@ -14,6 +14,7 @@ import * as adminRoleValues from './2026-12-01T1300_admin_role_values.js';
 import * as credentialEvents from './2026-12-01T1300_credential_events.js';
 import * as filterAndPagingIndexes from './2026-12-01T1300_filter_and_paging_indexes.js';
 import * as userCount from './2026-12-01T1310_user_count.js';
+import * as groupEpochs from './2026-12-01T1600_group_epochs.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T1300_credential_events': credentialEvents,
   '2026-12-01T1300_filter_and_paging_indexes': filterAndPagingIndexes,
   '2026-12-01T1310_user_count': userCount,
+  '2026-12-01T1600_group_epochs': groupEpochs,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -16,6 +16,7 @@ import type { Config } from './config/config-schema.js';
 import type { DatabaseHandle } from './db/create-db.js';
 import { toAppError } from './errors/from-fastify-error.js';
 import { createGroupService } from './groups/group-service.js';
+import { UserGroupsCache } from './groups/user-groups-cache.js';
 import { createHousekeeping, type Housekeeping } from './housekeeping/housekeeping.js';
 import { type DeclaredRoute, enforcePermissions } from './http/auth-hooks.js';
 import { installErrorHandling, sendError } from './http/error-handling.js';
@@ -160,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     revocations,
     onSmsQueued,
     statementTimeoutMs: config.SCIM_STATEMENT_TIMEOUT_MS,
+    groupsCache: new UserGroupsCache(),
     mobilePolicy: {
       verificationEnabled: config.MOBILE_VERIFICATION_ENABLED,
       skipForPrivileged: config.SKIP_VERIFICATION_FOR_PRIVILEGED,

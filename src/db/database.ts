@@ -36,6 +36,12 @@ export interface UserCountShardsTable {
   users: ColumnType<string, never, never>;
 }
 
+/** Maintained by triggers on groups and group_members (migration 2026-12-01T1600_group_epochs). */
+export interface GroupEpochsTable {
+  shard: number;
+  epoch: ColumnType<string, never, never>;
+}
+
 export interface VerificationCodesTable {
   id: string;
   user_id: string;
@@ -216,6 +222,7 @@ export interface Database {
   user_claims: UserClaimsTable;
   user_values: UserValuesTable;
   user_count_shards: UserCountShardsTable;
+  group_epochs: GroupEpochsTable;
   verification_codes: VerificationCodesTable;
   sms_outbox: SmsOutboxTable;
   sms_senders: SmsSendersTable;

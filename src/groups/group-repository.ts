@@ -21,8 +21,18 @@ export async function findGroupById(db: Executor, id: string): Promise<GroupRow 
  * it still excludes other writers and a deletion, but not the KEY SHARE that nesting this group elsewhere
  * takes (classifyIds), so two groups nested into each other at once cannot deadlock.
  */
-export async function lockGroupById(db: Executor, id: string): Promise<GroupRow | undefined> {
-  return db.selectFrom('groups').selectAll().where('id', '=', id).forNoKeyUpdate().executeTakeFirst();
+/**
+ * The first statement of a group PATCH: takes the group's row lock (an UPDATE of no key column: NO KEY UPDATE, so
+ * adding the group as a member elsewhere need not wait) and moves its version, which every PATCH does. Answers the
+ * row as it is now (its version the new one).
+ */
+export async function lockAndBumpGroup(db: Executor, id: string, now: Date): Promise<GroupRow | undefined> {
+  return db
+    .updateTable('groups')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function findGroupByDisplayName(db: Executor, displayName: string): Promise<GroupRow | undefined> {
@@ -41,18 +51,12 @@ export async function insertGroup(
 }
 
 /** Every write moves the version, which is the group's ETag. */
-export async function bumpGroupVersion(
+export async function setGroupNames(
   db: Executor,
   id: string,
-  now: Date,
-  changes: { display_name?: string; external_id?: string | null },
+  names: { display_name: string; external_id: string | null },
 ): Promise<GroupRow> {
-  return db
-    .updateTable('groups')
-    .set((eb) => ({ ...changes, version: eb('version', '+', 1), updated_at: now }))
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  return db.updateTable('groups').set(names).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
 export async function deleteGroupById(db: Executor, id: string): Promise<boolean> {
@@ -72,7 +76,10 @@ export async function classifyIds(db: Executor, ids: readonly string[]): Promise
   for (const part of chunks(ids)) {
     const users = await db.selectFrom('users').select('id').where('id', 'in', part).forKeyShare().execute();
     for (const { id } of users) kinds.set(id, 'User');
-    const groups = await db.selectFrom('groups').select('id').where('id', 'in', part).forKeyShare().execute();
+    // Ids are random UUIDs: one that names a user names no group, so the groups are asked only for the rest.
+    const rest = part.filter((id) => !kinds.has(id));
+    if (rest.length === 0) continue;
+    const groups = await db.selectFrom('groups').select('id').where('id', 'in', rest).forKeyShare().execute();
     for (const { id } of groups) kinds.set(id, 'Group');
   }
   return kinds;

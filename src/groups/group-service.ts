@@ -10,17 +10,17 @@ import { type GroupListQuery, listGroupRows } from './group-list.js';
 import {
   addMemberships,
   ancestorsOf,
-  bumpGroupVersion,
   classifyIds,
   deleteGroupById,
   findGroupByDisplayName,
   findGroupById,
   insertGroup,
   loadMembers,
-  lockGroupById,
+  lockAndBumpGroup,
   lockGroupNesting,
   removeAllMemberships,
   removeMemberships,
+  setGroupNames,
 } from './group-repository.js';
 
 export interface GroupServiceDeps {
@@ -92,13 +92,13 @@ export function createGroupService(deps: GroupServiceDeps) {
   async function changeGroup(id: string, ifMatch: string | undefined, changes: readonly GroupChange[]): Promise<Group> {
     if (!isUuid(id)) throw notFound(id);
     return db.transaction().execute(async (trx) => {
-      const row = await lockGroupById(trx, id);
+      const now = clock.now();
+      const row = await lockAndBumpGroup(trx, id, now);
       if (row === undefined) throw notFound(id);
-      const current = groupFromRow(row);
+      const current = groupFromRow({ ...row, version: row.version - 1 });
       if (ifMatch !== undefined && !matchesEtag(current, ifMatch)) {
         throw new AppError('PRECONDITION_FAILED', 'The resource has changed since the version given in If-Match');
       }
-      const now = clock.now();
       let displayName = current.displayName;
       let externalId = current.externalId;
       for (const change of changes) {
@@ -116,11 +116,8 @@ export function createGroupService(deps: GroupServiceDeps) {
       if (displayName.toLowerCase() !== current.displayName.toLowerCase()) {
         await assertDisplayNameFree(trx, displayName, id);
       }
-      const updated = await bumpGroupVersion(trx, id, now, {
-        display_name: displayName,
-        external_id: externalId ?? null,
-      });
-      return groupFromRow(updated);
+      if (displayName === current.displayName && externalId === current.externalId) return groupFromRow(row);
+      return groupFromRow(await setGroupNames(trx, id, { display_name: displayName, external_id: externalId ?? null }));
     });
   }
 

@@ -3,6 +3,7 @@ import type { UserRow } from '../db/database.js';
 import type { Executor } from '../db/executor.js';
 import type { UserGroup } from '../groups/group.js';
 import { type UserGroupTuple, userGroupsFrom, userGroupTuples } from '../groups/group-repository.js';
+import type { UserGroupsCache } from '../groups/user-groups-cache.js';
 import type { ClaimMap } from './claims.js';
 import { ADMIN_ROLE_ITEM, confersAdministration } from './user.js';
 
@@ -37,15 +38,23 @@ type ValueTuples = [string, number, string, string][];
 export interface UserReadOptions {
   /** The read-only `groups` (direct and nested), in the same statement; only when the answer shows them. */
   groups?: boolean;
+  /** Reuses a user's groups read before while no group changed since (single-user reads). */
+  groupsCache?: UserGroupsCache | undefined;
 }
+
+/** The sum that grows with every change to a group or a membership (migration 2026-12-01T1600_group_epochs). */
+const GROUP_EPOCH = sql<string>`(select cast(sum(epoch) as text) from group_epochs)`;
 
 /**
  * The user row's select list plus its claims and values, aggregated by the database: a user with all its
  * attributes (and, when asked, its groups) in one round trip. Values arrive grouped by item, items in order.
+ * `knownEpoch`: the groups are not computed when the group epoch is still this one (the caller keeps them).
  */
-function withAttributes(db: Executor, read: UserReadOptions) {
+function withAttributes(db: Executor, read: UserReadOptions, knownEpoch: string | undefined) {
   const groups: RawBuilder<UserGroupTuple[] | null> =
-    read.groups === true ? userGroupTuples(sql.ref('users.id')) : sql<null>`null`;
+    read.groups === true
+      ? sql`case when ${knownEpoch ?? null}::text = ${GROUP_EPOCH} then null else ${userGroupTuples(sql.ref('users.id'))} end`
+      : sql<null>`null`;
   return db
     .selectFrom('users')
     .selectAll('users')
@@ -57,6 +66,7 @@ function withAttributes(db: Executor, read: UserReadOptions) {
         'value_tuples',
       ),
       groups.as('group_tuples'),
+      (read.groups === true ? GROUP_EPOCH : sql<string>`''`).as('group_epoch'),
     ]);
 }
 
@@ -64,17 +74,31 @@ export interface UserRowWithAttributes {
   row: UserRow;
   attributes: UserAttributes;
   /** Present when the read asked for them. */
-  groups: UserGroup[] | undefined;
+  groups: readonly UserGroup[] | undefined;
 }
 
-type FoundRow = UserRow & { claim_pairs: ClaimPairs; value_tuples: ValueTuples; group_tuples: UserGroupTuple[] | null };
+type FoundRow = UserRow & {
+  claim_pairs: ClaimPairs;
+  value_tuples: ValueTuples;
+  group_tuples: UserGroupTuple[] | null;
+  group_epoch: string;
+};
 
-function fromFound({ claim_pairs, value_tuples, group_tuples, ...row }: FoundRow): UserRowWithAttributes {
-  return {
-    row,
-    attributes: attributesFrom(claim_pairs, value_tuples),
-    groups: group_tuples === null ? undefined : userGroupsFrom(group_tuples),
-  };
+/** Undefined `groups` when they were asked for: the kept list the database relied on is gone (read again). */
+function fromFound(found: FoundRow, read: UserReadOptions): UserRowWithAttributes {
+  const { claim_pairs, value_tuples, group_tuples, group_epoch, ...row } = found;
+  let groups: readonly UserGroup[] | undefined;
+  if (group_tuples !== null) {
+    groups = userGroupsFrom(group_tuples);
+    read.groupsCache?.remember(row.id, group_epoch, groups);
+  } else if (read.groups === true) {
+    groups = read.groupsCache?.groupsAt(row.id, group_epoch);
+  }
+  return { row, attributes: attributesFrom(claim_pairs, value_tuples), groups };
+}
+
+function complete(found: UserRowWithAttributes, read: UserReadOptions): boolean {
+  return read.groups !== true || found.groups !== undefined;
 }
 
 /** One query: the user and everything stored about it. */
@@ -83,8 +107,11 @@ export async function findUserWithAttributes(
   id: string,
   read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes | undefined> {
-  const found = await withAttributes(db, read).where('users.id', '=', id).executeTakeFirst();
-  return found === undefined ? undefined : fromFound(found);
+  const known = read.groups === true ? read.groupsCache?.epochOf(id) : undefined;
+  const found = await withAttributes(db, read, known).where('users.id', '=', id).executeTakeFirst();
+  if (found === undefined) return undefined;
+  const result = fromFound(found, read);
+  return complete(result, read) ? result : findUserWithAttributes(db, id, { groups: true });
 }
 
 /**
@@ -99,14 +126,16 @@ export async function lockUserWithAttributes(
   id: string,
   read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes | undefined> {
-  const found = await withAttributes(db, read)
+  const known = read.groups === true ? read.groupsCache?.epochOf(id) : undefined;
+  const found = await withAttributes(db, read, known)
     .select(sql<number>`(select u.version from users u where u.id = users.id)`.as('snapshot_version'))
     .where('users.id', '=', id)
     .forNoKeyUpdate()
     .executeTakeFirst();
   if (found === undefined) return undefined;
   const { snapshot_version, ...rest } = found;
-  return snapshot_version === rest.version ? fromFound(rest) : findUserWithAttributes(db, id, read);
+  const result = fromFound(rest, read);
+  return snapshot_version === rest.version && complete(result, read) ? result : findUserWithAttributes(db, id, read);
 }
 
 /** The users of a page, in the order of `ids`, each with its attributes, in one query. */
@@ -116,8 +145,8 @@ export async function findUsersWithAttributes(
   read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes[]> {
   if (ids.length === 0) return [];
-  const found = await withAttributes(db, read).where('users.id', 'in', ids).execute();
-  const byId = new Map(found.map((row) => [row.id, fromFound(row)]));
+  const found = await withAttributes(db, read, undefined).where('users.id', 'in', ids).execute();
+  const byId = new Map(found.map((row) => [row.id, fromFound(row, { groups: read.groups })]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 

@@ -8,6 +8,7 @@ import type { Actor, AdminActor } from '../auth/principal.js';
 import type { Db, Trx } from '../db/executor.js';
 import { withStatementTimeout } from '../db/statement-timeout.js';
 import { AppError } from '../errors/app-error.js';
+import type { UserGroupsCache } from '../groups/user-groups-cache.js';
 import { revokeUserGrants } from '../oauth/grant-repository.js';
 import type { Clock } from '../shared/clock.js';
 import { maskPhoneNumber } from '../shared/mask.js';
@@ -60,6 +61,11 @@ export interface UserServiceDeps {
   onSmsQueued: () => void;
   /** Longest a SCIM listing query may run (SCIM_STATEMENT_TIMEOUT_MS). */
   statementTimeoutMs: number;
+  /**
+   * Big `groups` lists kept between reads of a user. Only plain reads use it: a list computed inside a
+   * transaction that also changed groups and then rolled back could match a later epoch.
+   */
+  groupsCache: UserGroupsCache;
 }
 
 /** Who writes, on whose behalf, and how the request described itself. */
@@ -77,7 +83,9 @@ export function createUserService(deps: UserServiceDeps) {
   const { db, clock, verification } = deps;
 
   async function getUser(id: string, read: UserReadOptions = {}): Promise<User> {
-    const found = isUuid(id) ? await findUserWithAttributes(db, id, read) : undefined;
+    const found = isUuid(id)
+      ? await findUserWithAttributes(db, id, { ...read, groupsCache: deps.groupsCache })
+      : undefined;
     if (found === undefined) throw new AppError('USER_NOT_FOUND', `User not found: ${id}`);
     return userFromRow(found.row, found.attributes, found.groups);
   }
