@@ -199,13 +199,16 @@ export function createVerificationService(deps: VerificationServiceDeps) {
         const live = codes.filter((row) => isLive(row));
         // A dead code answers the same whatever was submitted: no comparison, so no oracle.
         if (live.length === 0) return deadCodeOutcome(trx, codes, context);
-        // Every guess is counted before the comparison: the one write a rejected request makes, and what caps brute force.
-        await recordFailedAttempt(
-          trx,
-          live.map((row) => row.id),
-        );
         const match = live.find((row) => codeMatches(otpKey, bindingOf(row), code, row.code_hmac));
-        if (match === undefined) return recordWrongGuess(trx, userId, live, context);
+        if (match === undefined) {
+          // Every wrong guess is counted, what caps brute force. Guesses at one user's codes take turns on the
+          // user's row lock, so counting after the comparison, in the same transaction, lets none slip past the cap.
+          await recordFailedAttempt(
+            trx,
+            live.map((row) => row.id),
+          );
+          return recordWrongGuess(trx, userId, live, context);
+        }
         return consume(trx, match, user.attributes, context);
       });
       expectOk(outcome);
