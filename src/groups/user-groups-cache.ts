@@ -8,7 +8,7 @@ interface Entry {
 export interface UserGroupsCacheLimits {
   /** Lists shorter than this are not kept: computing them costs about what checking the cache does. */
   minGroups: number;
-  /** The most groups kept across all users (each costs about 100 bytes). */
+  /** The most groups kept across all users (each costs about 200 bytes: its object, id and name). */
   maxGroups: number;
 }
 
