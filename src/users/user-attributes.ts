@@ -22,8 +22,8 @@ export interface UserAttributes {
 
 const BOOLEAN_SUB_ATTRIBUTES: ReadonlySet<string> = new Set(['primary']);
 
+/** One stored row of a multi-valued attribute: one sub-attribute of one item. */
 interface ValueRow {
-  user_id: string;
   attribute: string;
   ordinal: number;
   sub_attribute: string;
@@ -97,6 +97,11 @@ function fromFound(found: FoundRow, read: UserReadOptions): UserRowWithAttribute
   return { row, attributes: attributesFrom(claim_pairs, value_tuples), groups };
 }
 
+/** The epoch of the user's kept groups list, if the read wants groups and the cache keeps one. */
+function knownEpoch(id: string, read: UserReadOptions): string | undefined {
+  return read.groups === true ? read.groupsCache?.epochOf(id) : undefined;
+}
+
 function complete(found: UserRowWithAttributes, read: UserReadOptions): boolean {
   return read.groups !== true || found.groups !== undefined;
 }
@@ -107,8 +112,7 @@ export async function findUserWithAttributes(
   id: string,
   read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes | undefined> {
-  const known = read.groups === true ? read.groupsCache?.epochOf(id) : undefined;
-  const found = await withAttributes(db, read, known).where('users.id', '=', id).executeTakeFirst();
+  const found = await withAttributes(db, read, knownEpoch(id, read)).where('users.id', '=', id).executeTakeFirst();
   if (found === undefined) return undefined;
   const result = fromFound(found, read);
   return complete(result, read) ? result : findUserWithAttributes(db, id, { groups: true });
@@ -126,8 +130,7 @@ export async function lockUserWithAttributes(
   id: string,
   read: UserReadOptions = {},
 ): Promise<UserRowWithAttributes | undefined> {
-  const known = read.groups === true ? read.groupsCache?.epochOf(id) : undefined;
-  const found = await withAttributes(db, read, known)
+  const found = await withAttributes(db, read, knownEpoch(id, read))
     .select(sql<number>`(select u.version from users u where u.id = users.id)`.as('snapshot_version'))
     .where('users.id', '=', id)
     .forNoKeyUpdate()
@@ -150,47 +153,28 @@ export async function findUsersWithAttributes(
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+/** Claims as pairs; values as tuples grouped by item, items in order (sub-attributes in insertion order). */
 function attributesFrom(claims: ClaimPairs, values: ValueTuples): UserAttributes {
-  const rows = values.map(([attribute, ordinal, sub_attribute, value]) => ({
-    user_id: '',
-    attribute,
-    ordinal,
-    sub_attribute,
-    value,
-  }));
-  return { claims: new Map(claims), values: valuesFromRows(rows).get('') ?? new Map() };
-}
-
-function valuesFromRows(rows: readonly ValueRow[]): Map<string, MultiValues> {
-  const result = new Map<string, Map<string, ValueItem[]>>();
-  // Rows arrive grouped by item; sub-attribute order within an item is restored from insertion order below.
+  const byAttribute = new Map<string, ValueItem[]>();
   const items = new Map<string, Record<string, ItemValue>>();
-  for (const row of rows) {
-    const byAttribute = result.get(row.user_id) ?? new Map<string, ValueItem[]>();
-    result.set(row.user_id, byAttribute);
-    const key = `${row.user_id}\u0000${row.attribute}\u0000${row.ordinal}`;
+  for (const [attribute, ordinal, sub, value] of values) {
+    const key = `${attribute}\u0000${ordinal}`;
     let item = items.get(key);
     if (item === undefined) {
       item = {};
       items.set(key, item);
-      const list = byAttribute.get(row.attribute) ?? [];
+      const list = byAttribute.get(attribute) ?? [];
       list.push(item);
-      byAttribute.set(row.attribute, list);
+      byAttribute.set(attribute, list);
     }
-    item[row.sub_attribute] = BOOLEAN_SUB_ATTRIBUTES.has(row.sub_attribute) ? row.value === 'true' : row.value;
+    item[sub] = BOOLEAN_SUB_ATTRIBUTES.has(sub) ? value === 'true' : value;
   }
-  return result;
+  return { claims: new Map(claims), values: byAttribute };
 }
 
-/** One stored row of a multi-valued attribute: (attribute, ordinal, sub-attribute) → value. */
-interface ValueKey {
-  attribute: string;
-  ordinal: number;
-  sub_attribute: string;
-}
-
-function storedValueRows(values: MultiValues): Map<string, ValueKey & { value: string }> {
-  const rows = new Map<string, ValueKey & { value: string }>();
+/** The rows `values` is stored as, by (attribute, ordinal, sub-attribute). */
+function storedValueRows(values: MultiValues): Map<string, ValueRow> {
+  const rows = new Map<string, ValueRow>();
   for (const [attribute, items] of values) {
     items.forEach((item, ordinal) => {
       for (const [sub_attribute, value] of Object.entries(item)) {
