@@ -15,6 +15,7 @@ import * as credentialEvents from './2026-12-01T1300_credential_events.js';
 import * as filterAndPagingIndexes from './2026-12-01T1300_filter_and_paging_indexes.js';
 import * as userCount from './2026-12-01T1310_user_count.js';
 import * as groupEpochs from './2026-12-01T1600_group_epochs.js';
+import * as userCountFreeShard from './2026-12-01T1800_user_count_free_shard.js';
 
 /** An explicit list: works the same from TypeScript sources and from compiled output, on PGlite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T1300_filter_and_paging_indexes': filterAndPagingIndexes,
   '2026-12-01T1310_user_count': userCount,
   '2026-12-01T1600_group_epochs': groupEpochs,
+  '2026-12-01T1800_user_count_free_shard': userCountFreeShard,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -31,6 +31,15 @@ export function isStalePreparedStatement(error: unknown): boolean {
   return state === '26000' || (state === '0A000' && error instanceof Error && /cached plan/.test(error.message));
 }
 
+/**
+ * 40P01 deadlock_detected, 40001 serialization_failure: the database aborted this transaction to let a
+ * concurrent one finish; the same request again normally succeeds.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === '40P01' || state === '40001';
+}
+
 /** node-postgres's client-side query_timeout: the database did not answer in time (it may be hanging). */
 export function isQueryTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Query read timeout';

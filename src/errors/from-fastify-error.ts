@@ -2,6 +2,7 @@ import {
   isConnectionFailure,
   isStalePreparedStatement,
   isStatementTimeout,
+  isTransactionConflict,
   isUniqueViolation,
 } from '../db/pg-errors.js';
 import { AppError, isAppError } from './app-error.js';
@@ -60,6 +61,13 @@ export function toAppError(error: unknown): AppError {
   if (isStalePreparedStatement(error)) {
     // The connection prepares its statements again (src/db/create-db.ts): the next attempt sees the new columns.
     return new AppError('SERVICE_UNAVAILABLE', 'The database schema changed during the request; try again', {
+      cause: error,
+      retryAfterSeconds: 1,
+    });
+  }
+  if (isTransactionConflict(error)) {
+    // The transaction was rolled back whole, so nothing changed and the request can simply be sent again.
+    return new AppError('SERVICE_UNAVAILABLE', 'A concurrent write got in the way; try again', {
       cause: error,
       retryAfterSeconds: 1,
     });
