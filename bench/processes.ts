@@ -20,8 +20,9 @@ export async function startServer(spec: ServerSpec, log: (line: string) => void)
   return start('bench-server.ts', { BENCH_SERVER: JSON.stringify(spec) }, log);
 }
 
-export async function startBaseline(body: string): Promise<BenchServer> {
-  return start('baseline-server.ts', { BENCH_BODY: body }, () => undefined);
+/** `databaseUrl`: the seeded database, for the baseline that reads one user row per request. */
+export async function startBaseline(body: string, databaseUrl: string): Promise<BenchServer> {
+  return start('baseline-server.ts', { BENCH_BODY: body, BENCH_BASELINE_DATABASE_URL: databaseUrl }, () => undefined);
 }
 
 async function start(script: string, env: Record<string, string>, log: (line: string) => void): Promise<BenchServer> {
