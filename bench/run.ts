@@ -88,9 +88,10 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
     say(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`);
-    const primary = await postgresServer(`scim_bench_${stamp}`, settings.users, true, cleanups);
+    const primaryDatabase = `scim_bench_${stamp}`;
+    const primary = await postgresServer(primaryDatabase, settings.users, true, cleanups);
     const body = await (await fetch(`${primary.url}/scim2/Users/${primary.ids[0]}`, auth(ADMIN_BASIC))).text();
-    const baseline = wants('baseline') ? await startBaseline(body, databaseUrl(`scim_bench_${stamp}`)) : undefined;
+    const baseline = wants('baseline') ? await startBaseline(body, databaseUrl(primaryDatabase)) : undefined;
     if (baseline !== undefined) cleanups.push(() => baseline.stop());
     const pgbenchUrl = wants('pgbench') ? await initPgbench(`scim_pgbench_${stamp}`, cleanups) : undefined;
     const yardsticks: Yardsticks = {

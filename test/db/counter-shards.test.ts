@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../support/group-helpers.js';
+import { waitForLockWaiter } from '../support/lock-waits.js';
 import {
   countUsers,
   createUser,
@@ -101,7 +102,7 @@ describe.skipIf(url === undefined || url === '')('counter shards (PostgreSQL)', 
         url: `/scim2/Groups/${group.id}`,
         body: patchBody({ op: 'Add', path: 'members', value: [{ value: user.id }] }),
       });
-      await waitForLockWait(other);
+      await waitForLockWaiter(other);
       const closing = other.query('update groups set external_id = external_id where id = $1', [group.id]);
       const response = await pending;
       await closing;
@@ -117,15 +118,3 @@ describe.skipIf(url === undefined || url === '')('counter shards (PostgreSQL)', 
     expect(stored.headers.etag).toBe(group.etag);
   });
 });
-
-/** Until some backend waits for a lock `client`'s transaction holds. */
-async function waitForLockWait(client: pg.Client): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const { rows } = await client.query<{ waiting: number }>(
-      'select count(*)::int as waiting from pg_locks where not granted and pid <> pg_backend_pid()',
-    );
-    if ((rows[0]?.waiting ?? 0) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('no backend waited for the lock');
-}

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/create-db.js';
 import { findUserWithAttributes } from '../../src/users/user-attributes.js';
+import { waitForLockWaiter } from '../support/lock-waits.js';
 import {
   createUser,
   json,
@@ -120,16 +121,3 @@ describe.skipIf(url === undefined || url === '')('prepared statements and the lo
     }
   });
 });
-
-/** Until some other backend waits for a lock (the PATCH, blocked behind `holder`). */
-async function waitForLockWaiter(holder: pg.Client): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    const { rows } = await holder.query<{ waiting: string }>(
-      `select count(*) as waiting from pg_stat_activity
-       where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
-    );
-    if (Number(rows[0]?.waiting) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the PATCH never waited for the row lock');
-}
